@@ -1,0 +1,37 @@
+// Package autodiff is flowlang's symbolic core: a hash-consed, canonical
+// expression DAG, symbolic differentiation (partial derivatives, reverse-mode
+// gradients, Hessians, Jacobians), variational derivatives of functionals
+// of a density in jet coordinates, printers (flowlang text that parses back
+// to the same node, and LaTeX), forward-mode dual numbers for cross-checks,
+// and a compiler from a set of expressions to one flat instruction tape run
+// in scalar or batch mode.
+//
+// It sits between the language (package lang, which resolves scripts into
+// nodes) and the solvers (which run compiled tapes).
+//
+// # Canonical forms
+//
+// Nodes are built only through the constructors (Add, Mul, PowNum, Call,
+// Integral, ...), which apply cheap, safe rules over all arguments at once:
+// numbers fold (exactly, as rationals, until a float enters); a sum is a
+// constant plus a map term → coefficient; a product is a map base →
+// numeric exponent; a sum that is a factor of a product is made primitive
+// (content and sign moved out); even and odd built-ins absorb a leading
+// minus sign; integrals are linear and take out the factors that do not
+// depend on their variable. Because every node is interned, structural
+// equality is pointer equality and common subexpressions are shared. There
+// is no open-ended rewriting: Expand is the only further simplification,
+// and it is bounded by MaxExpandTerms.
+//
+// Children of sums and products are kept in the canonical order of Compare
+// (degree first, then kind, then names), so printing is deterministic.
+//
+// # Compiled code
+//
+// Compile turns outputs into one Program: a slice of instructions over a
+// float64 register file in topological order, one slot per DAG node, with
+// constant subexpressions folded and dead temporaries reused. A Machine runs
+// it without allocating, either at one point (Eval) or over a block of
+// points held as structure of arrays (EvalBatch), where each instruction is
+// a tight loop over BlockSize points.
+package autodiff

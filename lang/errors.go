@@ -1,0 +1,114 @@
+// Positioned errors with a quoted source line and a caret, and lists of them.
+package lang
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// Pos is a position in a source file: a byte offset and a 1-based line and
+// column (in characters, not bytes).
+type Pos struct {
+	Off, Line, Col int
+}
+
+// IsValid reports whether p was set.
+func (p Pos) IsValid() bool { return p.Line > 0 }
+
+// Source is a file being interpreted: its name and text, for error messages.
+type Source struct {
+	Name string
+	Text []byte
+}
+
+// line returns the text of the 1-based line n.
+func (s *Source) line(n int) string {
+	if s == nil {
+		return ""
+	}
+	text := string(s.Text)
+	for i := 1; i < n; i++ {
+		j := strings.IndexByte(text, '\n')
+		if j < 0 {
+			return ""
+		}
+		text = text[j+1:]
+	}
+	if j := strings.IndexByte(text, '\n'); j >= 0 {
+		text = text[:j]
+	}
+	return strings.TrimRight(text, "\r")
+}
+
+// Error is an error at a position in a source file. It prints as
+//
+//	file:line:col: message
+//	   12 | the source line
+//	      |        ^~~~
+//	hint: a suggestion
+type Error struct {
+	Src      *Source
+	Pos, End Pos // End is exclusive; zero for a single caret
+	Msg      string
+	Hint     string
+}
+
+func (e *Error) Error() string {
+	name := "<input>"
+	if e.Src != nil && e.Src.Name != "" {
+		name = e.Src.Name
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s:%d:%d: %s", name, e.Pos.Line, e.Pos.Col, e.Msg)
+	if line := e.Src.line(e.Pos.Line); e.Pos.Line > 0 && line != "" {
+		num := strconv.Itoa(e.Pos.Line)
+		pad := strings.Repeat(" ", len(num))
+		b.WriteString("\n " + num + " | " + strings.ReplaceAll(line, "\t", " "))
+		col := max(e.Pos.Col, 1)
+		width := 1
+		if e.End.Line == e.Pos.Line && e.End.Col > e.Pos.Col {
+			width = e.End.Col - e.Pos.Col
+		}
+		if maxw := utf8.RuneCountInString(line) - col + 1; width > maxw && maxw > 0 {
+			width = maxw
+		}
+		b.WriteString("\n " + pad + " | " + strings.Repeat(" ", col-1) + "^" + strings.Repeat("~", width-1))
+	}
+	if e.Hint != "" {
+		b.WriteString("\nhint: " + e.Hint)
+	}
+	return b.String()
+}
+
+// ErrorList is a list of positioned errors, reported together.
+type ErrorList []*Error
+
+func (l ErrorList) Error() string {
+	parts := make([]string, len(l))
+	for i, e := range l {
+		parts[i] = e.Error()
+	}
+	return strings.Join(parts, "\n")
+}
+
+// Sort orders the list by position.
+func (l ErrorList) Sort() {
+	sort.SliceStable(l, func(i, j int) bool {
+		a, b := l[i].Pos, l[j].Pos
+		if a.Line != b.Line {
+			return a.Line < b.Line
+		}
+		return a.Col < b.Col
+	})
+}
+
+// Err returns the list as an error, or nil when it is empty.
+func (l ErrorList) Err() error {
+	if len(l) == 0 {
+		return nil
+	}
+	return l
+}

@@ -1,0 +1,379 @@
+// Reporting: what statements say, as human text or as JSON lines (SPEC §5).
+package lang
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// Record is one statement's report.
+type Record interface{ kind() string }
+
+// ShowRecord reports a show statement.
+type ShowRecord struct {
+	Kind  string         `json:"kind"`
+	Line  int            `json:"line"`
+	Text  string         `json:"text"`
+	Latex string         `json:"latex"`
+	Value any            `json:"value"`
+	Info  map[string]any `json:"info,omitempty"` // extra facts (critical points, W2 method)
+	Label string         `json:"-"`              // the statement's source, for human output
+	Notes []string       `json:"-"`              // extra lines for human output
+}
+
+// CheckRecord reports a check statement.
+type CheckRecord struct {
+	Kind           string             `json:"kind"`
+	Line           int                `json:"line"`
+	OK             bool               `json:"ok"`
+	How            string             `json:"how"`
+	LHS            string             `json:"lhs"`
+	RHS            string             `json:"rhs"`
+	Op             string             `json:"op"`
+	Counterexample map[string]float64 `json:"counterexample"`
+	LHSValue       any                `json:"lhs_value,omitempty"`
+	RHSValue       any                `json:"rhs_value,omitempty"`
+	Points         int                `json:"points"`
+	Skipped        int                `json:"skipped"`
+	Message        string             `json:"message,omitempty"`
+	Label          string             `json:"-"`
+}
+
+// RunRecord reports a run: its summary, and its rows when `every` asked for them.
+type RunRecord struct {
+	Kind        string             `json:"kind"`
+	Line        int                `json:"line"`
+	Target      string             `json:"target"`
+	Method      string             `json:"method"`
+	Params      map[string]float64 `json:"params"`
+	Steps       int                `json:"steps"`
+	T           float64            `json:"t"`
+	Final       map[string]any     `json:"final"`
+	Monotone    bool               `json:"monotone"`
+	WallS       float64            `json:"wall_s"`
+	Diagnostics map[string]any     `json:"diagnostics,omitempty"`
+	Columns     []string           `json:"columns,omitempty"`
+	Rows        [][]float64        `json:"rows,omitempty"`
+	Stopped     string             `json:"stopped,omitempty"` // why the run ended
+	Summary     []string           `json:"-"`                 // human summary lines
+	Label       string             `json:"-"`
+}
+
+// ErrorRecord reports an error.
+type ErrorRecord struct {
+	Kind    string `json:"kind"`
+	File    string `json:"file,omitempty"`
+	Line    int    `json:"line"`
+	Col     int    `json:"col"`
+	Message string `json:"message"`
+	Hint    string `json:"hint,omitempty"`
+}
+
+func (*ShowRecord) kind() string  { return "show" }
+func (*CheckRecord) kind() string { return "check" }
+func (*RunRecord) kind() string   { return "run" }
+func (*ErrorRecord) kind() string { return "error" }
+
+// Reporter receives what statements say.
+type Reporter interface {
+	// Record reports a finished statement.
+	Record(r Record)
+	// RunRows starts the row table of a run with these columns.
+	RunRows(label string, columns []string)
+	// Row reports one row of a run's table.
+	Row(values []float64)
+	// Error reports an error.
+	Error(e *Error)
+}
+
+// TextReporter writes human-readable output: results to Out, errors to Err.
+type TextReporter struct {
+	Out, Err io.Writer
+	// LaTeX prints shown expressions as LaTeX display math instead of text.
+	LaTeX  bool
+	mu     sync.Mutex
+	widths []int
+}
+
+// Record prints a statement's report.
+func (t *TextReporter) Record(r Record) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	switch r := r.(type) {
+	case *ShowRecord:
+		if t.LaTeX && r.Latex != "" {
+			fmt.Fprintf(t.Out, "%% %s\n\\[ %s \\]\n", r.Label, r.Latex)
+		} else {
+			fmt.Fprintf(t.Out, "%s = %s\n", r.Label, r.Text)
+		}
+		for _, n := range r.Notes {
+			fmt.Fprintf(t.Out, "  %s\n", n)
+		}
+	case *CheckRecord:
+		switch {
+		case r.OK && r.How == "symbolic":
+			fmt.Fprintf(t.Out, "%s: ok (symbolic)\n", r.Label)
+		case r.OK:
+			extra := ""
+			if r.Skipped > 0 {
+				extra = fmt.Sprintf(", %d skipped", r.Skipped)
+			}
+			fmt.Fprintf(t.Out, "%s: ok (numeric, %d point%s%s)\n", r.Label, r.Points, plural(r.Points), extra)
+		default:
+			fmt.Fprintf(t.Out, "%s: FAILED (line %d)\n", r.Label, r.Line)
+			if r.Message != "" {
+				fmt.Fprintf(t.Out, "  %s\n", r.Message)
+			}
+			if r.Counterexample != nil {
+				fmt.Fprintf(t.Out, "  counterexample: %s\n", formatPoint(r.Counterexample))
+			}
+			if r.LHSValue != nil {
+				fmt.Fprintf(t.Out, "  lhs = %s\n  rhs = %s\n", FormatValue(r.LHSValue), FormatValue(r.RHSValue))
+			}
+		}
+	case *RunRecord:
+		for _, s := range r.Summary {
+			fmt.Fprintln(t.Out, s)
+		}
+	}
+}
+
+// RunRows prints a table header.
+func (t *TextReporter) RunRows(label string, columns []string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.widths = make([]int, len(columns))
+	var b strings.Builder
+	for i, c := range columns {
+		t.widths[i] = max(12, len(c))
+		if i == 0 {
+			t.widths[i] = max(8, len(c))
+		}
+		fmt.Fprintf(&b, "%*s ", t.widths[i], c)
+	}
+	fmt.Fprintln(t.Out, strings.TrimRight(b.String(), " "))
+}
+
+// Row prints one table row.
+func (t *TextReporter) Row(values []float64) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var b strings.Builder
+	for i, v := range values {
+		w := 12
+		if i < len(t.widths) {
+			w = t.widths[i]
+		}
+		if i == 0 {
+			fmt.Fprintf(&b, "%*d ", w, int64(v))
+		} else {
+			fmt.Fprintf(&b, "%*s ", w, FormatNumber(v, 6))
+		}
+	}
+	fmt.Fprintln(t.Out, strings.TrimRight(b.String(), " "))
+}
+
+// Error prints an error with its caret.
+func (t *TextReporter) Error(e *Error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	fmt.Fprintln(t.Err, e.Error())
+}
+
+// JSONReporter writes one JSON object per line (SPEC §5). Rows of a run are
+// gathered into its record.
+type JSONReporter struct {
+	Out     io.Writer
+	mu      sync.Mutex
+	columns []string
+	rows    [][]float64
+}
+
+// Record writes a statement's JSON line.
+func (j *JSONReporter) Record(r Record) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if run, ok := r.(*RunRecord); ok && j.columns != nil {
+		run.Columns, run.Rows = j.columns, j.rows
+		j.columns, j.rows = nil, nil
+	}
+	j.write(r)
+}
+
+func (j *JSONReporter) write(r any) {
+	b, err := json.Marshal(sanitize(r))
+	if err != nil {
+		b, _ = json.Marshal(map[string]any{"kind": "error", "line": 0, "col": 0, "message": "internal error: " + err.Error()})
+	}
+	j.Out.Write(append(b, '\n'))
+}
+
+// RunRows starts gathering a run's rows.
+func (j *JSONReporter) RunRows(_ string, columns []string) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.columns, j.rows = columns, nil
+}
+
+// Row gathers a row.
+func (j *JSONReporter) Row(values []float64) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.rows = append(j.rows, append([]float64(nil), values...))
+}
+
+// Error writes an error record.
+func (j *JSONReporter) Error(e *Error) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	rec := &ErrorRecord{Kind: "error", Line: e.Pos.Line, Col: e.Pos.Col, Message: e.Msg, Hint: e.Hint}
+	if e.Src != nil {
+		rec.File = e.Src.Name
+	}
+	j.write(rec)
+}
+
+// sanitize replaces non-finite floats (which JSON cannot hold) by null, by
+// round-tripping through a generic form.
+func sanitize(r any) any {
+	b, err := json.Marshal(r)
+	if err == nil {
+		return json.RawMessage(b)
+	}
+	// marshal failed: a NaN or Inf somewhere; rebuild with nulls
+	return replaceNonFinite(toGeneric(r))
+}
+
+func toGeneric(r any) any {
+	switch r := r.(type) {
+	case *ShowRecord:
+		return map[string]any{"kind": r.Kind, "line": r.Line, "text": r.Text, "latex": r.Latex, "value": r.Value, "info": r.Info}
+	case *CheckRecord:
+		return map[string]any{"kind": r.Kind, "line": r.Line, "ok": r.OK, "how": r.How, "lhs": r.LHS, "rhs": r.RHS, "op": r.Op,
+			"counterexample": r.Counterexample, "lhs_value": r.LHSValue, "rhs_value": r.RHSValue, "points": r.Points, "skipped": r.Skipped, "message": r.Message}
+	case *RunRecord:
+		return map[string]any{"kind": r.Kind, "line": r.Line, "target": r.Target, "method": r.Method, "params": r.Params,
+			"steps": r.Steps, "t": r.T, "final": r.Final, "monotone": r.Monotone, "wall_s": r.WallS,
+			"diagnostics": r.Diagnostics, "columns": r.Columns, "rows": r.Rows, "stopped": r.Stopped}
+	}
+	return r
+}
+
+func replaceNonFinite(v any) any {
+	switch v := v.(type) {
+	case float64:
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return nil
+		}
+		return v
+	case []float64:
+		out := make([]any, len(v))
+		for i, x := range v {
+			out[i] = replaceNonFinite(x)
+		}
+		return out
+	case [][]float64:
+		out := make([]any, len(v))
+		for i, x := range v {
+			out[i] = replaceNonFinite(x)
+		}
+		return out
+	case []any:
+		out := make([]any, len(v))
+		for i, x := range v {
+			out[i] = replaceNonFinite(x)
+		}
+		return out
+	case map[string]any:
+		out := make(map[string]any, len(v))
+		for k, x := range v {
+			out[k] = replaceNonFinite(x)
+		}
+		return out
+	case map[string]float64:
+		out := make(map[string]any, len(v))
+		for k, x := range v {
+			out[k] = replaceNonFinite(x)
+		}
+		return out
+	}
+	return v
+}
+
+// FormatNumber prints v with up to sig significant digits, without
+// trailing zeros.
+func FormatNumber(v float64, sig int) string {
+	switch {
+	case math.IsNaN(v):
+		return "NaN"
+	case math.IsInf(v, 1):
+		return "Inf"
+	case math.IsInf(v, -1):
+		return "-Inf"
+	}
+	s := strconv.FormatFloat(v, 'g', sig, 64)
+	if strings.ContainsAny(s, "e") {
+		m, e, _ := strings.Cut(s, "e")
+		if strings.Contains(m, ".") {
+			m = strings.TrimRight(strings.TrimRight(m, "0"), ".")
+		}
+		return m + "e" + e
+	}
+	if strings.Contains(s, ".") {
+		s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
+	}
+	return s
+}
+
+// FormatValue prints a number, vector or matrix value for humans.
+func FormatValue(v any) string {
+	switch v := v.(type) {
+	case float64:
+		return FormatNumber(v, 12)
+	case []float64:
+		parts := make([]string, len(v))
+		for i, x := range v {
+			parts[i] = FormatNumber(x, 12)
+		}
+		return "[" + strings.Join(parts, ", ") + "]"
+	case [][]float64:
+		parts := make([]string, len(v))
+		for i, x := range v {
+			parts[i] = FormatValue(x)
+		}
+		return "[" + strings.Join(parts, ", ") + "]"
+	case nil:
+		return "null"
+	}
+	return fmt.Sprint(v)
+}
+
+func formatPoint(p map[string]float64) string {
+	names := make([]string, 0, len(p))
+	for k := range p {
+		names = append(names, k)
+	}
+	sort.Slice(names, func(i, j int) bool { return naturalLess(names[i], names[j]) })
+	parts := make([]string, len(names))
+	for i, n := range names {
+		parts[i] = n + " = " + FormatNumber(p[n], 8)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// naturalLess orders x[2] before x[10].
+func naturalLess(a, b string) bool {
+	ai, bi := strings.IndexByte(a, '['), strings.IndexByte(b, '[')
+	if ai > 0 && bi > 0 && a[:ai] == b[:bi] {
+		na, _ := strconv.Atoi(strings.Trim(a[ai:], "[]"))
+		nb, _ := strconv.Atoi(strings.Trim(b[bi:], "[]"))
+		return na < nb
+	}
+	return a < b
+}
