@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 
 	ad "flowlang/autodiff"
 	"flowlang/internal/spell"
@@ -135,6 +136,10 @@ func (s *scope) call(e *CallExpr) (Value, *Error) {
 	}
 	if d := in.densities[name]; d != nil && s.free {
 		return s.densityAt(e, &d.space)
+	}
+	if i := slices.Index(s.expanding, name); i >= 0 {
+		chain := append(slices.Clone(s.expanding[i:]), name)
+		return Value{}, s.errAt(e.Fun, "recursive definition: %s", strings.Join(chain, " → "))
 	}
 	if in.broken[name] {
 		return Value{}, errBroken

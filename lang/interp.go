@@ -286,6 +286,10 @@ func (in *Interp) declare(src *Source, id *Ident, kind string) *Error {
 	delete(in.stdlib, name)
 	delete(in.broken, name)
 	in.declLine[name] = fmt.Sprintf("%s:%d", filepath.Base(src.Name), id.Start.Line)
+	// a def's expansions may involve the name being (re)declared
+	for _, d := range in.defs {
+		clear(d.cache)
+	}
 	return nil
 }
 
@@ -425,6 +429,7 @@ func (in *Interp) def(src *Source, st *DefStmt) *Error {
 	old := in.defs[name]
 	delete(in.defs, name)
 	s := in.newScope(src, false)
+	s.expanding = []string{name} // a call of name in its own body is recursion
 	for _, p := range ps {
 		s.vars[p.name] = binding{val: freeSymbol(p.name, p.size)}
 	}

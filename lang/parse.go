@@ -523,11 +523,17 @@ func signs(ss []*gSign) bool {
 
 func (c *converter) unary(g *gUnary) Expr {
 	x := c.power(g.Power)
-	if len(g.Signs) > 0 && signs(g.Signs) {
-		_, end := x.Span()
-		return &UnaryExpr{span: span{toPos(g.Pos), end}, Op: "-", X: x}
+	if len(g.Signs) == 0 {
+		return x
 	}
-	return x
+	// an even run of minus signs is a unary plus, kept so that the
+	// expression's span still covers its signs
+	op := "+"
+	if signs(g.Signs) {
+		op = "-"
+	}
+	_, end := x.Span()
+	return &UnaryExpr{span: span{toPos(g.Pos), end}, Op: op, X: x}
 }
 
 // power folds a^b^c to a^(b^c); a sign after ^ applies to the rest of the

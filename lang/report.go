@@ -130,7 +130,7 @@ func (t *TextReporter) Record(r Record) {
 			if r.Message != "" {
 				fmt.Fprintf(t.Out, "  %s\n", r.Message)
 			}
-			if r.Counterexample != nil {
+			if len(r.Counterexample) > 0 {
 				fmt.Fprintf(t.Out, "  counterexample: %s\n", formatPoint(r.Counterexample))
 			}
 			if r.LHSValue != nil {

@@ -4,6 +4,7 @@ package lang
 import (
 	"fmt"
 	"math"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -274,6 +275,9 @@ func (s *scope) ident(e *Ident) (Value, *Error) {
 		err.Msg = fmt.Sprintf("%s is a reserved word and cannot be used as a value", name)
 		return Value{}, err
 	}
+	if _, ok := in.free[name]; ok && !s.free && err.Hint == "" {
+		err.Hint = fmt.Sprintf("%s is a parameter of %s, a free symbol only in show and check", name, in.freeOwner[name])
+	}
 	if s.space != nil && s.bound != nil && (name == "y" || name == "z") {
 		err.Hint = fmt.Sprintf("%s is only bound inside integral(..., %s)", name, name)
 	}
@@ -484,11 +488,19 @@ func (s *scope) applyDef(at Node, name string, args []Value) (Value, *Error) {
 	}
 	v, err := body.eval(d.stmt.Body)
 	if err != nil {
-		if err.Src != s.src {
-			// an error inside the body: report it there, and the call here
-			err.Msg = fmt.Sprintf("in %s: %s", name, err.Msg)
+		if err == errBroken {
+			return Value{}, err
 		}
-		return Value{}, err
+		// the body resolved when it was declared, so the cause is here (the
+		// arguments, or a name redeclared since): report the call, and
+		// where in the body it failed
+		where := ""
+		if err.Src != nil && err.Pos.IsValid() {
+			where = fmt.Sprintf(" (%s:%d:%d)", filepath.Base(err.Src.Name), err.Pos.Line, err.Pos.Col)
+		}
+		call := s.errAt(at, "in %s%s: %s", name, where, err.Msg)
+		call.Hint = err.Hint
+		return Value{}, call
 	}
 	if len(d.cache) < 4096 {
 		d.cache[key] = v

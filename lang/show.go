@@ -187,11 +187,13 @@ func (s *scope) pointCoords(e Expr) ([]float64, *Error) {
 	return out, nil
 }
 
-// pointSymbols decides which symbols a point's coordinates bind, in order:
-// the parameters of the one objective or function the statement names; else
-// the parameters of the latest objective that has all the free symbols of
-// vals; else the elements of the one variable they belong to.
-func (s *scope) pointSymbols(at Node, vals []Value) ([]*ad.Node, string, *Error) {
+// pointSymbols decides which symbols a point of n coordinates binds, in
+// order: the parameters of the one objective or function the statement
+// names; else the parameters of the latest objective that has all the free
+// symbols of vals and n parameters; else the elements of the one variable
+// they belong to; else the latest objective with all the free symbols (whose
+// parameter count the caller then reports as a mismatch).
+func (s *scope) pointSymbols(at Node, vals []Value, n int) ([]*ad.Node, string, *Error) {
 	in := s.in
 	if len(s.state.mentioned) == 1 {
 		name := s.state.mentioned[0]
@@ -222,7 +224,7 @@ func (s *scope) pointSymbols(at Node, vals []Value) ([]*ad.Node, string, *Error)
 	if len(free) == 0 {
 		return nil, "", nil
 	}
-	var best *objInfo
+	var best, fits *objInfo
 	for _, o := range in.objectives {
 		all := true
 		for _, f := range free {
@@ -231,20 +233,32 @@ func (s *scope) pointSymbols(at Node, vals []Value) ([]*ad.Node, string, *Error)
 		if all && (best == nil || o.order > best.order) {
 			best = o
 		}
+		if all && len(o.syms) == n && (fits == nil || o.order > fits.order) {
+			fits = o
+		}
 	}
-	if best != nil {
-		return best.syms, fmt.Sprintf("%s(%s)", best.name, paramList(best.params)), nil
+	if fits != nil {
+		return fits.syms, fmt.Sprintf("%s(%s)", fits.name, paramList(fits.params)), nil
 	}
 	base := free[0].Name()
 	for _, f := range free {
 		if f.Name() != base {
+			if best != nil {
+				return best.syms, fmt.Sprintf("%s(%s)", best.name, paramList(best.params)), nil
+			}
 			return nil, "", s.errAt(at, "ambiguous point: the expression has the variables %s; evaluate a named objective, e.g. show grad(f) at (...)", symbolNames(free))
 		}
 	}
+	var syms []*ad.Node
 	if size := in.free[base]; size > 0 {
-		return freeSymbol(base, size).Elems, base, nil
+		syms = freeSymbol(base, size).Elems
+	} else {
+		syms = []*ad.Node{free[0]}
 	}
-	return []*ad.Node{free[0]}, base, nil
+	if len(syms) != n && best != nil {
+		return best.syms, fmt.Sprintf("%s(%s)", best.name, paramList(best.params)), nil
+	}
+	return syms, base, nil
 }
 
 func symbolNames(syms []*ad.Node) string {
@@ -261,7 +275,7 @@ func (s *scope) bindPoint(at Expr, vals []Value) (map[*ad.Node]float64, *Error) 
 	if err != nil {
 		return nil, err
 	}
-	syms, what, err := s.pointSymbols(at, vals)
+	syms, what, err := s.pointSymbols(at, vals, len(coords))
 	if err != nil {
 		return nil, err
 	}
