@@ -1,0 +1,140 @@
+// Benchmarks of the Euclidean flows, each paired with hand-written Go doing the same work.
+package solvers
+
+import (
+	"math"
+	"testing"
+	"time"
+
+	ad "flowlang/autodiff"
+)
+
+// benchSteps is the unit of work: 10⁷ euler steps on Rosenbrock.
+const benchSteps = 10_000_000
+
+// handEulerRosenbrock is gradient descent on Rosenbrock written by hand,
+// doing what a run does per step: the gradient, the step, f at the new
+// point, a finiteness check and the monotonicity test.
+func handEulerRosenbrock(x, y, h float64, steps int) (float64, float64, float64, bool) {
+	monotone := true
+	d := y - x*x
+	f := (1-x)*(1-x) + 100*d*d
+	gx, gy := -2*(1-x)-400*x*d, 200*d
+	for k := 0; k < steps; k++ {
+		x -= h * gx
+		y -= h * gy
+		d = y - x*x
+		fn := (1-x)*(1-x) + 100*d*d
+		gx, gy = -2*(1-x)-400*x*d, 200*d
+		if math.IsNaN(fn) || math.IsInf(fn, 0) {
+			break
+		}
+		if fn > f {
+			monotone = false
+		}
+		f = fn
+	}
+	return x, y, f, monotone
+}
+
+// BenchmarkEulerRosenbrock runs 10⁷ euler steps (h = 1e-4 from (−1, 1))
+// through Flow with the compiled tape of f and ∇f, and by hand; it reports
+// ns/step of each and their ratio, measured in the same run.
+func BenchmarkEulerRosenbrock(b *testing.B) {
+	f, vars := rosenbrock()
+	o, err := CompileObjective(f, vars, Needs{}, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var flow, hand time.Duration
+	for i := 0; i < b.N; i++ {
+		p := o.Problem()
+		start := time.Now()
+		res, err := Flow(p, []float64{-1, 1}, &Euler{H: 1e-4}, &Settings{MaxSteps: benchSteps})
+		flow += time.Since(start)
+		if err != nil {
+			b.Fatal(err)
+		}
+		start = time.Now()
+		x, y, _, _ := handEulerRosenbrock(-1, 1, 1e-4, benchSteps)
+		hand += time.Since(start)
+		// same arithmetic up to rounding order: the same point to 1e-9
+		if math.Abs(x-res.X[0]) > 1e-9 || math.Abs(y-res.X[1]) > 1e-9 {
+			b.Fatalf("flow ends at %v, by hand at (%v, %v)", res.X, x, y)
+		}
+	}
+	n := float64(b.N) * benchSteps
+	b.ReportMetric(float64(flow.Nanoseconds())/n, "ns/step")
+	b.ReportMetric(float64(hand.Nanoseconds())/n, "hand-ns/step")
+	b.ReportMetric(float64(flow)/float64(hand), "ratio")
+}
+
+// BenchmarkTapeRosenbrock times the compiled tape alone (f and ∇f at a
+// point), for comparison with the step.
+func BenchmarkTapeRosenbrock(b *testing.B) {
+	f, vars := rosenbrock()
+	o, err := CompileObjective(f, vars, Needs{}, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	p := o.Problem()
+	x, g := []float64{-1, 1}, make([]float64, 2)
+	for i := 0; i < b.N; i++ {
+		x[0] = -1 + float64(i&1023)*1e-6
+		p.FuncGrad(g, x)
+	}
+}
+
+// quadratic10 is f = Σᵢ i·(xᵢ − 1)²/2 + Σᵢ (xᵢ − xᵢ₊₁)²/4 in 10 dimensions.
+func quadratic10() (*ad.Node, []*ad.Node) {
+	const n = 10
+	vars := make([]*ad.Node, n)
+	for i := range vars {
+		vars[i] = ad.Symbol("x", i+1)
+	}
+	var terms []*ad.Node
+	for i := 0; i < n; i++ {
+		terms = append(terms, ad.Mul(ad.Number(ad.Rat(int64(i+1), 2)), sq(ad.Sub(vars[i], num(1)))))
+		if i+1 < n {
+			terms = append(terms, ad.Mul(ad.Number(ad.Rat(1, 4)), sq(ad.Sub(vars[i], vars[i+1]))))
+		}
+	}
+	return ad.Add(terms...), vars
+}
+
+// BenchmarkRK45Quadratic10 measures rk45's per-step overhead on a
+// 10-dimensional quadratic: the time per accepted step beyond its six
+// gradient evaluations (timed alone on the same tape).
+func BenchmarkRK45Quadratic10(b *testing.B) {
+	f, vars := quadratic10()
+	o, err := CompileObjective(f, vars, Needs{}, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	x0 := make([]float64, 10)
+	var flow time.Duration
+	steps, evals := 0, 0
+	for i := 0; i < b.N; i++ {
+		p := o.Problem()
+		start := time.Now()
+		res, err := Flow(p, x0, &RK45{Rtol: 1e-10, Atol: 1e-12}, &Settings{Until: []Condition{{QTime, ">=", 1e3}}})
+		flow += time.Since(start)
+		if err != nil {
+			b.Fatal(err)
+		}
+		steps += res.Steps
+		evals += res.Evaluations
+	}
+	// the tape alone, as many evaluations
+	p := o.Problem()
+	x, g := make([]float64, 10), make([]float64, 10)
+	start := time.Now()
+	for k := 0; k < evals; k++ {
+		x[0] = float64(k&1023) * 1e-6
+		p.FuncGrad(g, x)
+	}
+	tape := time.Since(start)
+	b.ReportMetric(float64(flow.Nanoseconds())/float64(steps), "ns/step")
+	b.ReportMetric(float64(tape.Nanoseconds())/float64(steps), "tape-ns/step")
+	b.ReportMetric(float64((flow-tape).Nanoseconds())/float64(steps), "overhead-ns/step")
+}

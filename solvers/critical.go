@@ -1,0 +1,318 @@
+// Critical points: safeguarded Newton on ∇f = 0 and classification by the Hessian's eigenvalues.
+package solvers
+
+import (
+	"fmt"
+	"math"
+	"slices"
+
+	"gonum.org/v1/gonum/mat"
+)
+
+// CriticalPoint is a point where ∇f = 0 and what kind it is.
+type CriticalPoint struct {
+	X           []float64
+	F           float64
+	GradNorm    float64
+	Eigenvalues []float64 // of the Hessian at X, ascending
+	// Kind is "minimum" (all eigenvalues > 0), "maximum" (all < 0),
+	// "saddle" (both signs, none zero) or "degenerate" (some eigenvalue is
+	// zero to within DegenerateTol relative to the largest in magnitude).
+	Kind       string
+	Iterations int
+}
+
+// Settings of FindCritical.
+const (
+	// CriticalMaxIter bounds the Newton iterations.
+	CriticalMaxIter = 200
+	// CriticalStepTol stops the iteration when a full Newton step moves x by
+	// less than CriticalStepTol·(1 + ‖x‖∞) (quadratic convergence makes the
+	// next step negligible).
+	CriticalStepTol = 1e-13
+	// CriticalGradTol accepts the point when
+	// ‖∇f‖ ≤ CriticalGradTol·ε·(1 + ‖H‖∞(1 + ‖x‖∞)), a few dozen units of
+	// the rounding in ∇f's evaluation (ε the unit round-off).
+	CriticalGradTol = 64
+	// watchdogSteps and watchdogGrowth bound the full Newton steps taken
+	// without improving on the best ‖∇f‖: at most 5 in a row, and none
+	// that multiplies ‖∇f‖² by more than 10⁸.
+	watchdogSteps  = 5
+	watchdogGrowth = 1e8
+	// DegenerateTol: an eigenvalue λ with |λ| ≤ DegenerateTol·max(1, max|λᵢ|)
+	// counts as zero.
+	DegenerateTol = 1e-8
+)
+
+// FindCritical solves ∇f(x) = 0 from x0 by Newton's method, H(x)d = −∇f(x),
+// safeguarded by backtracking on the merit φ = ‖∇f‖²/2 (the Newton
+// direction satisfies ∇φ·d = −‖∇f‖² < 0) and, where H is singular or the
+// Newton step makes no progress, by Levenberg–Marquardt steps
+// (H² + λI)d = −H∇f with λ raised tenfold until φ decreases (Nocedal &
+// Wright, Numerical Optimization, 2nd ed., §11.2). It then classifies the
+// point by the eigenvalues of the symmetric Hessian (gonum/mat EigenSym;
+// the notes' §3.3).
+func FindCritical(p *Problem, x0 []float64) (*CriticalPoint, error) {
+	n := p.Dim
+	if len(x0) != n {
+		return nil, fmt.Errorf("the point has %d coordinates, the objective %d", len(x0), n)
+	}
+	x := slices.Clone(x0)
+	g := make([]float64, n)
+	gt := make([]float64, n)
+	xt := make([]float64, n)
+	hs := mat.NewSymDense(n, nil)
+	hd := mat.NewDense(n, n, nil)
+	d := make([]float64, n)
+	dv := mat.NewVecDense(n, d)
+	gv := mat.NewVecDense(n, g)
+	var lu mat.LU
+	f := p.FuncGrad(g, x)
+	if !isFinite(f) || !allFinite(g) {
+		return nil, fmt.Errorf("f or ∇f is not finite at the starting point")
+	}
+	phi := vdot(g, g) / 2
+	lambda := 0.0
+	// the watchdog (Chamberlain, Powell, Lemaréchal & Pedersen 1982): full
+	// Newton steps are taken even when ‖∇f‖ grows, up to watchdogSteps in
+	// a row without a new best point; then the iteration returns to the
+	// best point and backtracks from there. Monotone backtracking alone
+	// crawls along curved valleys (Rosenbrock's).
+	prev := slices.Clone(x) // the iterate before the last move, for classify
+	bestX, bestG := slices.Clone(x), slices.Clone(g)
+	bestF, bestPhi := f, phi
+	watch, forceLS := 0, false
+	restore := func() {
+		copy(x, bestX)
+		copy(g, bestG)
+		f, phi = bestF, bestPhi
+		watch, forceLS = 0, true
+	}
+	for it := 1; it <= CriticalMaxIter; it++ {
+		p.Hess(hs, x)
+		hd.Copy(hs)
+		if !allFiniteDense(hd) {
+			return nil, fmt.Errorf("the Hessian is not finite at %v", x)
+		}
+		// converged?
+		hn := mat.Norm(hd, math.Inf(1))
+		if math.Sqrt(2*phi) <= CriticalGradTol*unitRoundoff*(1+hn*(1+vnormInf(x))) || phi == 0 {
+			return classify(p, x, prev, f, math.Sqrt(2*phi), hs, it-1)
+		}
+		newton := lambda == 0 && solveLU(&lu, hd, dv, gv, "Hessian") == nil
+		if newton {
+			for i := range d {
+				d[i] = -d[i]
+			}
+		} else {
+			if lambda == 0 {
+				lambda = 1e-6 * math.Max(hn*hn, 1e-12)
+			}
+			if err := levenberg(hd, g, lambda, d); err != nil {
+				return nil, err
+			}
+		}
+		if newton && !forceLS {
+			for i := range xt {
+				xt[i] = x[i] + d[i]
+			}
+			ft := p.FuncGrad(gt, xt)
+			phiT := vdot(gt, gt) / 2
+			if isFinite(ft) && isFinite(phiT) && phiT <= watchdogGrowth*bestPhi {
+				copy(prev, x)
+				copy(x, xt)
+				copy(g, gt)
+				f, phi = ft, phiT
+				if phi < (1-1e-4)*bestPhi {
+					copy(bestX, x)
+					copy(bestG, g)
+					bestF, bestPhi, watch = f, phi, 0
+				} else {
+					watch++
+				}
+				if watch == 0 && vnormInf(d) <= CriticalStepTol*(1+vnormInf(x)) {
+					return classify(p, x, prev, f, math.Sqrt(2*phi), hs, it)
+				}
+				if watch >= watchdogSteps {
+					restore()
+				}
+				continue
+			}
+			if watch > 0 {
+				restore()
+				continue
+			}
+		}
+		forceLS = false
+		// slope of φ along d: (H∇f)·d
+		slope := 0.0
+		for i := 0; i < n; i++ {
+			hg := 0.0
+			for j := 0; j < n; j++ {
+				hg += hd.At(i, j) * g[j]
+			}
+			slope += hg * d[i]
+		}
+		alpha, accepted := 1.0, false
+		for ls := 0; ls < 40; ls++ {
+			for i := range xt {
+				xt[i] = x[i] + alpha*d[i]
+			}
+			ft := p.FuncGrad(gt, xt)
+			phiT := vdot(gt, gt) / 2
+			if isFinite(ft) && isFinite(phiT) && phiT <= phi+1e-4*alpha*slope {
+				copy(prev, x)
+				copy(x, xt)
+				copy(g, gt)
+				f, phi, accepted = ft, phiT, true
+				if phi < bestPhi {
+					copy(bestX, x)
+					copy(bestG, g)
+					bestF, bestPhi = f, phi
+				}
+				break
+			}
+			if !newton {
+				break // raise λ instead of shrinking a Levenberg step
+			}
+			alpha /= 2
+		}
+		switch {
+		case accepted && newton && alpha == 1 && vnormInf(d) <= CriticalStepTol*(1+vnormInf(x)):
+			return classify(p, x, prev, f, math.Sqrt(2*phi), hs, it)
+		case accepted && !newton:
+			lambda /= 10
+			if lambda < 1e-12*math.Max(hn*hn, 1e-12) {
+				lambda = 0 // back to Newton
+			}
+		case !accepted && newton:
+			lambda = 1e-6 * math.Max(hn*hn, 1e-12)
+		case !accepted:
+			lambda *= 10
+			if lambda > 1e30*math.Max(hn*hn, 1) {
+				return classifyStuck(p, x, f, phi, hs, it)
+			}
+		}
+	}
+	return nil, fmt.Errorf("Newton on ∇f = 0 did not converge in %d iterations (‖∇f‖ = %.3g at %v)", CriticalMaxIter, math.Sqrt(2*phi), roundAll(x))
+}
+
+// classifyStuck accepts a point where no step decreases ‖∇f‖ if ∇f is
+// already at rounding level, and fails otherwise.
+func classifyStuck(p *Problem, x []float64, f, phi float64, hs *mat.SymDense, it int) (*CriticalPoint, error) {
+	if math.Sqrt(2*phi) <= 1e-8*(1+math.Abs(f)) {
+		return classify(p, x, x, f, math.Sqrt(2*phi), hs, it)
+	}
+	return nil, fmt.Errorf("Newton on ∇f = 0 is stuck at %v where ‖∇f‖ = %.3g: no nearby critical point", roundAll(x), math.Sqrt(2*phi))
+}
+
+// levenberg solves (H² + λI)d = −H g (H symmetric) by Cholesky.
+func levenberg(h *mat.Dense, g []float64, lambda float64, d []float64) error {
+	n, _ := h.Dims()
+	var a mat.SymDense
+	a.SymOuterK(1, h) // H·Hᵀ = H² for symmetric H
+	for i := 0; i < n; i++ {
+		a.SetSym(i, i, a.At(i, i)+lambda)
+	}
+	var b mat.VecDense
+	b.MulVec(h, mat.NewVecDense(n, g))
+	var chol mat.Cholesky
+	if !chol.Factorize(&a) {
+		return fmt.Errorf("the Levenberg–Marquardt system is not positive definite")
+	}
+	dv := mat.NewVecDense(n, d)
+	if err := chol.SolveVecTo(dv, &b); err != nil {
+		if _, ok := err.(mat.Condition); !ok {
+			return err
+		}
+	}
+	for i := range d {
+		d[i] = -d[i]
+	}
+	return nil
+}
+
+// classify finds the Hessian's eigenvalues at x and names the point. prev
+// is the iterate before x: an eigenvalue no larger than twice the change
+// of the Hessian between prev and x cannot be told from zero (near a
+// degenerate critical point Newton converges only linearly, and the
+// Hessian there is still moving).
+func classify(p *Problem, x, prev []float64, f, gradNorm float64, hs *mat.SymDense, it int) (*CriticalPoint, error) {
+	n := p.Dim
+	hp := mat.NewSymDense(n, nil)
+	p.Hess(hp, prev)
+	p.Hess(hs, x)
+	moving := 0.0
+	for i := 0; i < n; i++ {
+		for j := i; j < n; j++ {
+			moving = math.Max(moving, math.Abs(hs.At(i, j)-hp.At(i, j)))
+		}
+	}
+	var eig mat.EigenSym
+	if !eig.Factorize(hs, false) {
+		return nil, fmt.Errorf("the Hessian's eigenvalues did not converge")
+	}
+	vals := eig.Values(nil)
+	slices.Sort(vals)
+	kind := classifyTol(vals, 2*float64(n)*moving)
+	return &CriticalPoint{X: x, F: f, GradNorm: gradNorm, Eigenvalues: vals, Kind: kind, Iterations: it}, nil
+}
+
+// Classify names a critical point by its Hessian's eigenvalues: "minimum",
+// "maximum", "saddle" or "degenerate" (see CriticalPoint.Kind).
+func Classify(eigenvalues []float64) string { return classifyTol(eigenvalues, 0) }
+
+// classifyTol classifies with eigenvalues up to zeroTol (and up to
+// DegenerateTol relative) counted as zero.
+func classifyTol(eigenvalues []float64, zeroTol float64) string {
+	scale := 1.0
+	for _, v := range eigenvalues {
+		scale = math.Max(scale, math.Abs(v))
+	}
+	var pos, neg, zero int
+	for _, v := range eigenvalues {
+		switch {
+		case math.Abs(v) <= math.Max(DegenerateTol*scale, zeroTol):
+			zero++
+		case v > 0:
+			pos++
+		default:
+			neg++
+		}
+	}
+	switch {
+	case zero > 0:
+		return "degenerate"
+	case neg == 0:
+		return "minimum"
+	case pos == 0:
+		return "maximum"
+	}
+	return "saddle"
+}
+
+func allFiniteDense(m *mat.Dense) bool {
+	r, c := m.Dims()
+	for i := 0; i < r; i++ {
+		for j := 0; j < c; j++ {
+			if !isFinite(m.At(i, j)) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// roundAll rounds coordinates to 6 significant digits for messages.
+func roundAll(x []float64) []float64 {
+	out := make([]float64, len(x))
+	for i, v := range x {
+		if v == 0 || !isFinite(v) {
+			out[i] = v
+			continue
+		}
+		e := math.Pow(10, 5-math.Floor(math.Log10(math.Abs(v))))
+		out[i] = math.Round(v*e) / e
+	}
+	return out
+}

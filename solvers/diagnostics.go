@@ -1,0 +1,200 @@
+// Diagnostics of a trajectory: monotonicity, energy dissipation, rate fits, length, monitor trends.
+package solvers
+
+import (
+	"math"
+)
+
+// Diagnostics describe a run's trajectory. They are accumulated step by
+// step, so a run keeps no trajectory in memory to compute them.
+type Diagnostics struct {
+	// Monotone reports whether f never increased by more than the rounding
+	// allowance IncreaseTol·max(1, |f₀|); otherwise MaxIncrease is the
+	// largest increase f_{k+1} − f_k, at step MaxIncreaseStep.
+	Monotone        bool
+	MaxIncrease     float64
+	MaxIncreaseStep int
+
+	// Dissipation checks the energy identity df/dt = −‖∇f‖² of the
+	// gradient flow (NaN for methods that do not integrate it): the
+	// relative discrepancy |Drop − Integral| / max(|Drop|, |Integral|)
+	// between the decrease of f, Drop = f(t₀) − f(t_N), and the integral
+	// of ‖∇f‖² over the run by the trapezoid rule,
+	// Integral = Σ (t_{k+1} − t_k)(‖∇f_k‖² + ‖∇f_{k+1}‖²)/2.
+	// It is O(h) for euler (first order) and O(h²) for higher-order
+	// methods (the trapezoid rule's own error).
+	Dissipation         float64
+	DissipationDrop     float64
+	DissipationIntegral float64
+
+	// Length is the trajectory's length Σ‖x_{k+1} − x_k‖.
+	Length float64
+
+	// Rate is a fit of f − f_final against t.
+	Rate RateFit
+
+	// Monitors describe each monitored quantity along the run.
+	Monitors []Trend
+}
+
+// IncreaseTol is the relative size of an increase of f taken for rounding
+// rather than a failure of descent: increases up to
+// IncreaseTol·max(1, |f₀|, |f_k|) are ignored (a few units of rounding in
+// f's evaluation, whose terms are of the size of f₀ at worst).
+const IncreaseTol = 1e-14
+
+// Trend describes a monitored quantity over a run: its first and last
+// values and whether it never rose (Decreasing) or never fell
+// (Increasing) beyond rounding (IncreaseTol relative).
+type Trend struct {
+	Initial, Final        float64
+	Decreasing            bool
+	Increasing            bool
+	MaxRise, MaxFall      float64
+	MaxRiseStep, FallStep int
+}
+
+// Monotonicity names a trend: "decreasing", "increasing", "constant" or
+// "not monotone".
+func (t Trend) Monotonicity() string {
+	switch {
+	case t.Decreasing && t.Increasing:
+		return "constant"
+	case t.Decreasing:
+		return "decreasing"
+	case t.Increasing:
+		return "increasing"
+	}
+	return "not monotone"
+}
+
+// RateFit is a least-squares fit of the convergence of f to its final
+// value: log(f − f_final) against t (Kind "exponential": f − f_final ≈
+// C·e^{−Rate·t}) or against log t (Kind "power": f − f_final ≈ C·t^{−Rate}),
+// whichever fits better (larger R2). Kind is "" when there are too few
+// usable points (f reached its final value to rounding at once, or the run
+// was too short).
+type RateFit struct {
+	Kind string
+	Rate float64
+	C    float64
+	R2   float64
+	// PerStep is the factor by which f − f_final shrinks per step on
+	// average over the fitted window (for an exponential fit).
+	PerStep float64
+	// From and To are the fitted window in t; Points how many samples it held.
+	From, To float64
+	Points   int
+}
+
+// MaxSamples bounds the (t, f) samples a run keeps for the rate fit.
+const MaxSamples = 512
+
+// stepSampler keeps at most cap samples evenly spread over the steps taken so
+// far: it records every stride-th step and, when full, drops every other
+// sample and doubles the stride.
+type stepSampler[T any] struct {
+	items  []T
+	steps  []int
+	stride int
+	next   int
+	cap    int
+}
+
+func newStepSampler[T any](capacity int) *stepSampler[T] {
+	return &stepSampler[T]{stride: 1, cap: capacity, items: make([]T, 0, capacity), steps: make([]int, 0, capacity)}
+}
+
+// want reports whether step should be recorded.
+func (s *stepSampler[T]) want(step int) bool { return s.cap > 0 && step >= s.next }
+
+func (s *stepSampler[T]) add(step int, v T) {
+	if len(s.items) == s.cap {
+		k := 0
+		for i := 0; i < len(s.items); i += 2 {
+			s.items[k], s.steps[k] = s.items[i], s.steps[i]
+			k++
+		}
+		s.items, s.steps = s.items[:k], s.steps[:k]
+		s.stride *= 2
+	}
+	s.items = append(s.items, v)
+	s.steps = append(s.steps, step)
+	s.next = step + s.stride
+}
+
+// fitRate fits f − fFinal over the samples of a run of n steps. It uses
+// the samples with 1 ≤ step ≤ 3n/4 (later ones are biased by subtracting
+// fFinal, which is itself still moving) whose distance to fFinal exceeds
+// the rounding floor 1e-13·max(|f₀|, |fFinal|), and of those the later
+// half (the asymptotic regime, after the initial transient), at least 8.
+func fitRate(samples []Sample, fFinal float64, n int) RateFit {
+	if len(samples) == 0 || n < 16 {
+		return RateFit{}
+	}
+	floor := 1e-13 * math.Max(math.Abs(samples[0].F), math.Abs(fFinal))
+	var cand []Sample
+	for _, s := range samples {
+		if s.Step >= 1 && 4*s.Step <= 3*n && s.F-fFinal > floor && s.T > 0 {
+			cand = append(cand, s)
+		}
+	}
+	const minPoints = 8
+	if len(cand) < minPoints {
+		return RateFit{}
+	}
+	if k := len(cand) / 2; len(cand)-k >= minPoints {
+		cand = cand[k:]
+	} else {
+		cand = cand[len(cand)-minPoints:]
+	}
+	xsE := make([]float64, len(cand))
+	xsP := make([]float64, len(cand))
+	ys := make([]float64, len(cand))
+	for i, s := range cand {
+		xsE[i] = s.T
+		xsP[i] = math.Log(s.T)
+		ys[i] = math.Log(s.F - fFinal)
+	}
+	aE, bE, r2E := linearFit(xsE, ys)
+	aP, bP, r2P := linearFit(xsP, ys)
+	first, last := cand[0], cand[len(cand)-1]
+	fit := RateFit{From: first.T, To: last.T, Points: len(cand)}
+	if r2E >= r2P || math.IsNaN(r2P) {
+		fit.Kind, fit.Rate, fit.C, fit.R2 = "exponential", -bE, math.Exp(aE), r2E
+		if last.Step > first.Step {
+			fit.PerStep = math.Exp(bE * (last.T - first.T) / float64(last.Step-first.Step))
+		}
+	} else {
+		fit.Kind, fit.Rate, fit.C, fit.R2 = "power", -bP, math.Exp(aP), r2P
+	}
+	return fit
+}
+
+// linearFit fits y ≈ a + b·x by least squares and returns R².
+func linearFit(xs, ys []float64) (a, b, r2 float64) {
+	n := float64(len(xs))
+	var mx, my float64
+	for i := range xs {
+		mx += xs[i]
+		my += ys[i]
+	}
+	mx /= n
+	my /= n
+	var sxx, sxy, syy float64
+	for i := range xs {
+		dx, dy := xs[i]-mx, ys[i]-my
+		sxx += dx * dx
+		sxy += dx * dy
+		syy += dy * dy
+	}
+	if sxx == 0 {
+		return my, 0, math.NaN()
+	}
+	b = sxy / sxx
+	a = my - b*mx
+	if syy == 0 {
+		return a, b, 1
+	}
+	return a, b, sxy * sxy / (sxx * syy)
+}
