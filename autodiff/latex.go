@@ -29,6 +29,8 @@ var greek = map[string]string{
 	"π": `\pi`, "ρ": `\rho`, "σ": `\sigma`, "τ": `\tau`, "φ": `\varphi`, "χ": `\chi`, "ψ": `\psi`,
 	"ω": `\omega`, "Γ": `\Gamma`, "Δ": `\Delta`, "Θ": `\Theta`, "Λ": `\Lambda`, "Φ": `\Phi`,
 	"Ψ": `\Psi`, "Ω": `\Omega`, "Σ": `\Sigma`,
+	"ϑ": `\vartheta`, "ϕ": `\phi`, "ϵ": `\epsilon`, "ϱ": `\varrho`, "ς": `\varsigma`, "ϖ": `\varpi`,
+	"Ξ": `\Xi`, "Π": `\Pi`, "Υ": `\Upsilon`, "upsilon": `\upsilon`, "Xi": `\Xi`, "Pi": `\Pi`,
 }
 
 // LaTeXName renders an identifier: Greek names as Greek letters, single
@@ -105,6 +107,10 @@ func latex(e *Node) (string, int) {
 		}
 		return s, precAtom
 	case KJet:
+		if order(e.alpha) > 0 {
+			// \partial_{x} q binds like a power: (\partial_{x} q)^{2}, not \partial_{x} q^{2}
+			return latexJet(e), precPow
+		}
 		return latexJet(e), precAtom
 	case KCall:
 		args := make([]string, len(e.args))
