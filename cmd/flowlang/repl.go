@@ -342,7 +342,7 @@ func (r *repl) exec(text string, before int) {
 			r.failedChecks++
 		}
 		if stopped {
-			if r.interactive {
+			if r.interactive && err == nil { // a run says itself where it stopped
 				fmt.Fprintln(r.errw, "interrupted")
 			}
 			return

@@ -541,6 +541,188 @@ func TestProgressLine(t *testing.T) {
 	}
 }
 
+// latexScript shows derivations whose LaTeX must compile: fractions,
+// square roots, Greek names, vectors and matrices, integrals (nonlocal
+// terms), density derivatives in one and two dimensions, special
+// functions, a float with an exponent.
+const latexScript = `objective rosen(x, y) = (1 - x)^2 + 100*(y - x^2)^2
+show grad(rosen)
+show hess(rosen)
+show hess(rosen) at (1, 1)
+def V(x) = x^4/4 - x^2/2
+density q(x)
+functional F[q] = potential(V) + entropy()
+show vd(F)
+show pde(F)
+show velocity(F)
+functional I[q] = fisher()
+show vd(I)
+def K(z) = exp(-z^2/2)
+functional W[q] = interaction(K)
+show vd(W)
+show pde(W)
+objective g(α, β, sigma) = sqrt(α^2 + β^2)/sigma + exp(-α/3)
+show grad(g)
+objective r(mu, rho, x_1, ϑ) = erf(mu) + softplus(rho) + logcosh(mu*rho) + sigmoid(mu) + abs(mu - rho) + atan(x_1)/ϑ + min(mu, rho) + asin(mu)*acos(rho)
+show grad(r)
+show diff(1e-20*x^3 + 2.5*x^(1/3), x)
+density p(z[2])
+functional G[p] = integral(norm2(grad(p))/p)
+show vd(G)
+functional H[p] = porous(3)
+show pde(H)
+`
+
+// latexMacros are the control sequences flowlang's LaTeX may use: LaTeX's
+// and amsmath's own.
+var latexMacros = map[string]bool{
+	"frac": true, "sqrt": true, "left": true, "right": true, "begin": true, "end": true,
+	"partial": true, "int": true, "mathrm": true, "text": true, "operatorname": true,
+	"cdot": true, ",": true, "\\": true, "_": true, "pi": true,
+	"exp": true, "log": true, "sin": true, "cos": true, "tan": true, "sinh": true, "cosh": true,
+	"tanh": true, "arctan": true, "arcsin": true, "arccos": true, "min": true, "max": true,
+	"alpha": true, "beta": true, "gamma": true, "delta": true, "epsilon": true, "varepsilon": true,
+	"zeta": true, "eta": true, "theta": true, "vartheta": true, "kappa": true, "lambda": true,
+	"mu": true, "nu": true, "xi": true, "rho": true, "varrho": true, "sigma": true, "varsigma": true,
+	"tau": true, "upsilon": true, "phi": true, "varphi": true, "chi": true, "psi": true, "omega": true,
+	"varpi": true, "Gamma": true, "Delta": true, "Theta": true, "Lambda": true, "Xi": true, "Pi": true,
+	"Sigma": true, "Upsilon": true, "Phi": true, "Psi": true, "Omega": true,
+}
+
+var latexToken = regexp.MustCompile(`\\\\|\\[A-Za-z]+|\\.|[{}^_]|[^\\{}^_]+`)
+
+// checkLaTeX checks math text without a LaTeX installation: ASCII only
+// (pdflatex has no Unicode math), known macros, braces, \left/\right and
+// \begin/\end nested properly, and every ^ or _ followed by a group.
+func checkLaTeX(math string) error {
+	for _, r := range math {
+		if r >= 0x80 {
+			return fmt.Errorf("non-ASCII character %q", r)
+		}
+	}
+	toks := latexToken.FindAllString(math, -1)
+	var stack []string
+	for i, tok := range toks {
+		switch {
+		case tok == "{":
+			stack = append(stack, "{")
+		case tok == "}":
+			if len(stack) == 0 || stack[len(stack)-1] != "{" {
+				return fmt.Errorf("unbalanced } at token %d", i)
+			}
+			stack = stack[:len(stack)-1]
+		case tok == `\left`:
+			stack = append(stack, `\left`)
+		case tok == `\right`:
+			if len(stack) == 0 || stack[len(stack)-1] != `\left` {
+				return fmt.Errorf("\\right without \\left at token %d", i)
+			}
+			stack = stack[:len(stack)-1]
+		case tok == `\begin` || tok == `\end`:
+			if i+3 >= len(toks) || toks[i+1] != "{" || toks[i+3] != "}" {
+				return fmt.Errorf("%s without {environment}", tok)
+			}
+			env := toks[i+2]
+			if env != "pmatrix" {
+				return fmt.Errorf("unknown environment %s", env)
+			}
+			if tok == `\begin` {
+				stack = append(stack, "env")
+			} else if len(stack) == 0 || stack[len(stack)-1] != "env" {
+				return fmt.Errorf("\\end{%s} without \\begin", env)
+			} else {
+				stack = stack[:len(stack)-1]
+			}
+		case tok == "^" || tok == "_":
+			if i+1 >= len(toks) || toks[i+1] != "{" {
+				return fmt.Errorf("%s not followed by a group", tok)
+			}
+		case strings.HasPrefix(tok, `\`):
+			if !latexMacros[tok[1:]] {
+				return fmt.Errorf("unknown macro %s", tok)
+			}
+		}
+	}
+	if len(stack) > 0 {
+		return fmt.Errorf("unclosed %s", stack[len(stack)-1])
+	}
+	return nil
+}
+
+func TestLaTeXCompiles(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "latex.flow")
+	if err := os.WriteFile(file, []byte(latexScript), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out, errb bytes.Buffer
+	if code := run([]string{"run", "--latex", file}, nil, &out, &errb); code != exitOK {
+		t.Fatalf("flowlang run --latex: exit %d\n%s", code, errb.String())
+	}
+	// the same through the REPL's :latex
+	repl, errs, code := pipeREPL(t, latexScript[:strings.Index(latexScript, "def V")]+
+		":latex grad(rosen)\n:latex hess(rosen) at (1, 1)\n:latex diff(sqrt(x)/(1 + y^2), y)\n")
+	if code != exitOK {
+		t.Fatalf(":latex: exit %d\n%s", code, errs)
+	}
+	var blocks []string
+	for _, line := range strings.Split(out.String(), "\n") {
+		if m, ok := strings.CutPrefix(line, `\[ `); ok {
+			blocks = append(blocks, strings.TrimSuffix(m, ` \]`))
+		}
+	}
+	for _, line := range strings.Split(strings.TrimSpace(repl), "\n") {
+		if !strings.Contains(line, " = ") { // skip the shows' text output
+			blocks = append(blocks, line)
+		}
+	}
+	if want := strings.Count(latexScript, "show ") + 3; len(blocks) != want {
+		t.Fatalf("%d LaTeX blocks, want %d:\n%s\n%s", len(blocks), want, out.String(), repl)
+	}
+	for _, want := range []string{`\frac{`, `\sqrt{`, `\alpha`, `\vartheta`, `\begin{pmatrix}`, `\int `,
+		`\,\mathrm{d}y`, `\partial_{x} q`, `\left(\partial_{x} q\right)^{2}`, `\partial_{z_{1}}^{2} p`, `\cdot 10^{-20}`} {
+		if !strings.Contains(strings.Join(blocks, "\n"), want) {
+			t.Errorf("no %s in the LaTeX output", want)
+		}
+	}
+	var doc strings.Builder
+	doc.WriteString("\\documentclass{article}\n\\usepackage{amsmath}\n\\begin{document}\n")
+	for i, b := range blocks {
+		if err := checkLaTeX(b); err != nil {
+			t.Errorf("block %d: %v:\n%s", i+1, err, b)
+		}
+		fmt.Fprintf(&doc, "\\[ %s \\]\n\n", b)
+	}
+	doc.WriteString("\\end{document}\n")
+
+	latex, err := exec.LookPath("pdflatex")
+	if err != nil {
+		t.Skip("pdflatex is not installed: checked braces and macros only")
+	}
+	if err := os.WriteFile(filepath.Join(dir, "doc.tex"), []byte(doc.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(latex, "-interaction=nonstopmode", "-halt-on-error", "doc.tex")
+	cmd.Dir = dir
+	if log, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("pdflatex failed: %v\n%s", err, log)
+	}
+	if st, err := os.Stat(filepath.Join(dir, "doc.pdf")); err != nil || st.Size() == 0 {
+		t.Fatalf("pdflatex wrote no PDF: %v", err)
+	}
+}
+
+func TestCheckLaTeXCatchesMistakes(t *testing.T) {
+	for _, bad := range []string{`\frac{1}{2`, `\left(x`, `x^2`, `\foo{x}`, `\text{ϑ}`, `\begin{pmatrix}1`, `x}`, `\right)`} {
+		if checkLaTeX(bad) == nil {
+			t.Errorf("checkLaTeX accepts %q", bad)
+		}
+	}
+	if err := checkLaTeX(`\begin{pmatrix}\frac{\alpha}{2} \\ \left|x\right|^{2}\end{pmatrix}`); err != nil {
+		t.Errorf("checkLaTeX refuses good LaTeX: %v", err)
+	}
+}
+
 func TestFmtExamplesAreFixedPoints(t *testing.T) {
 	for _, file := range exampleFiles(t) {
 		text, err := os.ReadFile(file)
