@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"flowlang/internal/atomicfile"
@@ -169,10 +170,16 @@ func Lines(path, title, xlabel, ylabel string, logY bool, series ...Series) erro
 }
 
 // logTicks labels the powers of ten of a logarithmic axis, with minor ticks
-// at their multiples 2..9; when the range holds fewer than two powers of ten
-// the multiples 2 and 5 are labelled too. (gonum's plot.LogTicks labels
-// only powers of ten, so an axis within one decade would have no label.)
+// at their multiples 2..9. Over many decades it labels every second, third,
+// ... power so that at most maxLogLabels labels show, and drops the minor
+// ticks beyond 12 decades; when the range holds fewer than two powers of
+// ten the multiples 2 and 5 are labelled too. (gonum's plot.LogTicks labels
+// every power of ten, so 30 decades overlap and an axis within one decade
+// has no label.)
 type logTicks struct{}
+
+// maxLogLabels is the most labels a logarithmic axis gets.
+const maxLogLabels = 10
 
 func (logTicks) Ticks(lo, hi float64) []plot.Tick {
 	if !(lo > 0) || !(hi >= lo) || math.IsInf(hi, 0) {
@@ -180,26 +187,32 @@ func (logTicks) Ticks(lo, hi float64) []plot.Tick {
 	}
 	k0 := int(math.Floor(math.Log10(lo)))
 	k1 := int(math.Ceil(math.Log10(hi)))
-	if k1-k0 > 300 { // pathological ranges: powers of ten only
-		k1 = k0 + 300
-	}
+	inside := func(v float64) bool { return v >= lo*(1-1e-12) && v <= hi*(1+1e-12) }
 	powers := 0
 	for k := k0; k <= k1; k++ {
-		if v := math.Pow10(k); v >= lo && v <= hi {
+		if inside(math.Pow10(k)) {
 			powers++
 		}
 	}
+	every := max(1, (powers+maxLogLabels-1)/maxLogLabels)
+	minor := k1-k0 <= 12
 	var ticks []plot.Tick
 	for k := k0; k <= k1; k++ {
 		base := math.Pow10(k)
 		for m := 1; m < 10; m++ {
+			if m > 1 && !minor {
+				break
+			}
 			v := base * float64(m)
-			if v < lo*(1-1e-12) || v > hi*(1+1e-12) {
+			if !inside(v) {
 				continue
 			}
 			t := plot.Tick{Value: v}
-			if m == 1 || (powers < 2 && (m == 2 || m == 5)) {
-				t.Label = fmt.Sprintf("%g", v)
+			switch {
+			case m == 1 && k%every == 0:
+				t.Label = strconv.FormatFloat(v, 'g', 6, 64)
+			case powers < 2 && (m == 2 || m == 5):
+				t.Label = strconv.FormatFloat(v, 'g', 6, 64)
 			}
 			ticks = append(ticks, t)
 		}

@@ -237,6 +237,10 @@ func TestLogTicks(t *testing.T) {
 	if got := strings.Join(labels(1.5, 8), " "); got != "2 5" {
 		t.Errorf("labels on [1.5, 8]: %s", got)
 	}
+	// 36 decades: every fourth power labelled, printed exactly
+	if got := strings.Join(labels(1e-35, 1), " "); got != "1e-32 1e-28 1e-24 1e-20 1e-16 1e-12 1e-08 0.0001 1" {
+		t.Errorf("labels on [1e-35, 1]: %s", got)
+	}
 	if len((logTicks{}).Ticks(0, 1)) != 0 {
 		t.Error("a non-positive range has no log ticks")
 	}
