@@ -3,6 +3,8 @@ package lang
 
 import (
 	"fmt"
+
+	ad "flowlang/autodiff"
 	"sort"
 	"strconv"
 	"strings"
@@ -54,6 +56,13 @@ type Error struct {
 	Pos, End Pos // End is exclusive; zero for a single caret
 	Msg      string
 	Hint     string
+
+	// for an error inside a function's body, reported at the call: the
+	// functions called, outermost first, the innermost failure's place
+	// and its message
+	calls   []string
+	where   string
+	bodyMsg string
 }
 
 func (e *Error) Error() string {
@@ -66,21 +75,63 @@ func (e *Error) Error() string {
 	if line := e.Src.line(e.Pos.Line); e.Pos.Line > 0 && line != "" {
 		num := strconv.Itoa(e.Pos.Line)
 		pad := strings.Repeat(" ", len(num))
-		b.WriteString("\n " + num + " | " + strings.ReplaceAll(line, "\t", " "))
 		col := max(e.Pos.Col, 1)
 		width := 1
 		if e.End.Line == e.Pos.Line && e.End.Col > e.Pos.Col {
 			width = e.End.Col - e.Pos.Col
 		}
+		line, col = window(strings.ReplaceAll(line, "\t", " "), col)
 		if maxw := utf8.RuneCountInString(line) - col + 1; width > maxw && maxw > 0 {
 			width = maxw
 		}
+		b.WriteString("\n " + num + " | " + line)
 		b.WriteString("\n " + pad + " | " + strings.Repeat(" ", col-1) + "^" + strings.Repeat("~", width-1))
 	}
 	if e.Hint != "" {
 		b.WriteString("\nhint: " + e.Hint)
 	}
 	return b.String()
+}
+
+// maxBrief is the largest expression, in nodes written out, that an error
+// message quotes: an expression can be a small DAG whose text is
+// astronomically long.
+const maxBrief = 200
+
+// brief prints e for an error message, or says how large it is.
+func brief(e *ad.Node) string {
+	size := e.TreeSize()
+	switch {
+	case size <= maxBrief:
+		return ad.String(e)
+	case size >= 1<<62:
+		return "an expression of more than 10^18 nodes written out"
+	}
+	return fmt.Sprintf("an expression of %d nodes written out", size)
+}
+
+// maxQuoted is the most characters of a source line an error quotes.
+const maxQuoted = 120
+
+// window cuts a long line to at most about maxQuoted characters around
+// column col (1-based, in characters), marking the cuts with "…", and
+// returns the column's place in the cut line.
+func window(line string, col int) (string, int) {
+	rs := []rune(line)
+	if len(rs) <= maxQuoted {
+		return line, col
+	}
+	start := max(0, min(col-1-maxQuoted/2, len(rs)-maxQuoted))
+	end := min(len(rs), start+maxQuoted)
+	out := string(rs[start:end])
+	if start > 0 {
+		out = "…" + out
+		col = col - start + 1
+	}
+	if end < len(rs) {
+		out += "…"
+	}
+	return out, col
 }
 
 // ErrorList is a list of positioned errors, reported together.

@@ -347,7 +347,7 @@ func (in *Interp) let(src *Source, st *LetStmt) *Error {
 		if !e.IsConstant() {
 			err := s.errAt(st.Value, "let needs a value known now, but this depends on %s", ad.String(e.FreeSymbols()[0]))
 			if e.HasIntegral() || len(e.FreeSymbols()) == 0 {
-				err.Msg = "let needs a number; this is " + ad.String(e)
+				err.Msg = "let needs a number; this is " + brief(e)
 			}
 			err.Hint = "for a function write def " + st.Name.Name + "(x) = ..."
 			return in.markBroken(st.Name.Name, err)
@@ -358,7 +358,7 @@ func (in *Interp) let(src *Source, st *LetStmt) *Error {
 		}
 		f, evErr := ad.Eval(e, nil)
 		if evErr != nil || math.IsNaN(f) || math.IsInf(f, 0) {
-			return in.markBroken(st.Name.Name, s.errAt(st.Value, "%s is not a finite number (%v)", ad.String(e), f))
+			return in.markBroken(st.Name.Name, s.errAt(st.Value, "%s is not a finite number (%v)", brief(e), f))
 		}
 		out.Elems[i] = ad.FloatNode(f)
 	}

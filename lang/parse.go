@@ -2,9 +2,11 @@
 package lang
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"strconv"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/alecthomas/participle/v2"
@@ -14,6 +16,12 @@ import (
 // MaxNesting bounds how deeply brackets may nest in one statement, so that
 // hostile input cannot exhaust the stack.
 const MaxNesting = 200
+
+// MaxStatementTokens bounds the tokens of one statement, so that parsing a
+// hostile statement (a chain of 10⁵ powers or signs) takes bounded time:
+// the parser spends about 10 µs a token, so a statement parses within half
+// a second. A 100×100 matrix literal written out has about 20 000 tokens.
+const MaxStatementTokens = 40_000
 
 // Parse parses a whole file. It reports every error it can: a statement that
 // fails to parse does not stop the statements after it.
@@ -32,15 +40,11 @@ func Parse(name string, text []byte) (*File, ErrorList) {
 		}
 		return f, ErrorList{{Src: src, Pos: posAt(text, off), Msg: fmt.Sprintf("invalid UTF-8 byte 0x%02x: a .flow file must be UTF-8 text", text[off])}}
 	}
-	lex, err := lexDef.LexString(name, string(text))
+	chunks, err := split(name, text)
 	if err != nil {
 		return f, ErrorList{{Src: src, Pos: Pos{Line: 1, Col: 1}, Msg: err.Error()}}
 	}
-	toks, err := lexer.ConsumeAll(lex)
-	if err != nil {
-		return f, ErrorList{{Src: src, Pos: Pos{Line: 1, Col: 1}, Msg: err.Error()}}
-	}
-	for _, chunk := range split(toks) {
+	for _, chunk := range chunks {
 		switch {
 		case chunk.comment != "":
 			f.Items = append(f.Items, Item{Comment: chunk.comment, Line: chunk.line})
@@ -121,9 +125,12 @@ type chunk struct {
 	err      *Error
 }
 
-// split cuts the token stream into statements at newlines and ';' outside
-// brackets (a line ending inside ( [ { continues the statement).
-func split(toks []lexer.Token) []chunk {
+// split lexes text and cuts it into statements at newlines and ';' outside
+// brackets (a line ending inside ( [ { continues the statement). Tokens
+// never span lines, so it lexes line by line, and once a statement is in
+// error it skips the rest of the line unlexed: a hostile line of 10⁵
+// brackets costs only the tokens up to the error.
+func split(name string, text []byte) ([]chunk, error) {
 	var out []chunk
 	var cur chunk
 	depth := 0
@@ -137,90 +144,138 @@ func split(toks []lexer.Token) []chunk {
 		depth = 0
 		open = open[:0]
 	}
-	// nextStartsStatement reports whether the token after toks[i] (a
-	// newline) begins a statement: then an open bracket was never closed.
-	nextStartsStatement := func(i int) bool {
-		for j := i + 1; j < len(toks); j++ {
-			switch toks[j].Type {
-			case tokSpace, tokNewline, tokComment:
+	lineNo := 0
+	for off := 0; off <= len(text); {
+		lineNo++
+		end := bytes.IndexByte(text[off:], '\n')
+		last := end < 0
+		if last {
+			end = len(text)
+		} else {
+			end += off
+		}
+		line := text[off:end]
+		lex, err := lexDef.LexString(name, string(line))
+		if err != nil {
+			return nil, err
+		}
+		for {
+			t, err := lex.Next()
+			if err != nil {
+				return nil, err
+			}
+			if t.EOF() || cur.err != nil {
+				break // the rest of a line in error is skipped
+			}
+			t.Pos.Offset += off
+			t.Pos.Line = lineNo
+			switch t.Type {
+			case tokSpace:
+				continue
+			case tokComment:
+				switch {
+				case len(cur.toks) == 0 && cur.err == nil:
+					out = append(out, chunk{comment: t.Value, line: t.Pos.Line})
+					newlines = 0
+				case depth > 0:
+					cur.inner = true
+				default:
+					cur.trailing = t.Value
+				}
 				continue
 			}
-			return isStatementKeyword(toks[j].Value) && toks[j].Pos.Column == 1
-		}
-		return false
-	}
-	for i := 0; i < len(toks); i++ {
-		t := toks[i]
-		switch t.Type {
-		case tokEOF:
-			flush()
-			return out
-		case tokSpace:
-			continue
-		case tokNewline:
-			if depth > 0 && cur.err == nil {
-				if !nextStartsStatement(i) {
+			newlines = 0
+			if t.Type == tokOp && t.Value == ";" && depth == 0 {
+				flush()
+				continue
+			}
+			if len(cur.toks) == 0 {
+				cur.line = t.Pos.Line
+			}
+			switch {
+			case t.Type == tokInvalid:
+				cur.err = &Error{Pos: toPos(t.Pos), Msg: fmt.Sprintf("unexpected character %q", t.Value)}
+				continue
+			case len(cur.toks) >= MaxStatementTokens:
+				cur.err = &Error{Pos: toPos(t.Pos), Msg: fmt.Sprintf("statement longer than %d tokens", MaxStatementTokens),
+					Hint: "write long sums and products with sum(i in 1..n, ...) and prod(i in 1..n, ...)"}
+				continue
+			case t.Type == tokOp && (t.Value == "(" || t.Value == "[" || t.Value == "{"):
+				depth++
+				open = append(open, t)
+				if depth > MaxNesting {
+					cur.err = &Error{Pos: toPos(t.Pos), Msg: fmt.Sprintf("brackets nested more than %d deep", MaxNesting)}
 					continue
 				}
+			case t.Type == tokOp && (t.Value == ")" || t.Value == "]" || t.Value == "}"):
+				if depth > 0 {
+					depth--
+					open = open[:len(open)-1]
+				}
+			}
+			cur.toks = append(cur.toks, t)
+			cur.end = t.Pos.Offset + len(t.Value)
+		}
+		if last {
+			if depth > 0 && cur.err == nil {
 				b := open[len(open)-1]
-				cur.err = &Error{Pos: toPos(b.Pos), Msg: fmt.Sprintf("%q is never closed", b.Value),
-					Hint: "a line ending inside brackets continues the statement; close the bracket before the next statement"}
+				cur.err = &Error{Pos: toPos(b.Pos), Msg: fmt.Sprintf("%q is never closed", b.Value)}
 			}
-			if len(cur.toks) > 0 || cur.err != nil {
-				flush()
-				newlines = 1
-				continue
-			}
-			newlines++
-			if newlines == 2 && len(out) > 0 {
-				out = append(out, chunk{blank: true, line: t.Pos.Line})
-			}
-			continue
-		case tokComment:
-			switch {
-			case len(cur.toks) == 0 && cur.err == nil:
-				out = append(out, chunk{comment: t.Value, line: t.Pos.Line})
-				newlines = 0
-			case depth > 0:
-				cur.inner = true
-			default:
-				cur.trailing = t.Value
-			}
-			continue
-		}
-		newlines = 0
-		if cur.err != nil {
-			continue // skipping the rest of a statement already in error
-		}
-		if t.Type == tokOp && t.Value == ";" && depth == 0 {
 			flush()
-			continue
+			return out, nil
 		}
-		if len(cur.toks) == 0 {
-			cur.line = t.Pos.Line
-		}
-		switch {
-		case t.Type == tokInvalid:
-			cur.err = &Error{Pos: toPos(t.Pos), Msg: fmt.Sprintf("unexpected character %q", t.Value)}
-			continue
-		case t.Type == tokOp && (t.Value == "(" || t.Value == "[" || t.Value == "{"):
-			depth++
-			open = append(open, t)
-			if depth > MaxNesting {
-				cur.err = &Error{Pos: toPos(t.Pos), Msg: fmt.Sprintf("brackets nested more than %d deep", MaxNesting)}
+		off = end + 1
+		// the end of the line
+		if depth > 0 && cur.err == nil {
+			if !startsStatement(text[off:]) {
 				continue
 			}
-		case t.Type == tokOp && (t.Value == ")" || t.Value == "]" || t.Value == "}"):
-			if depth > 0 {
-				depth--
-				open = open[:len(open)-1]
-			}
+			b := open[len(open)-1]
+			cur.err = &Error{Pos: toPos(b.Pos), Msg: fmt.Sprintf("%q is never closed", b.Value),
+				Hint: "a line ending inside brackets continues the statement; close the bracket before the next statement"}
 		}
-		cur.toks = append(cur.toks, t)
-		cur.end = t.Pos.Offset + len(t.Value)
+		if len(cur.toks) > 0 || cur.err != nil {
+			flush()
+			newlines = 1
+			continue
+		}
+		newlines++
+		if newlines == 2 && len(out) > 0 {
+			out = append(out, chunk{blank: true, line: lineNo})
+		}
 	}
 	flush()
-	return out
+	return out, nil
+}
+
+// startsStatement reports whether the first line of rest that is neither
+// blank nor a comment begins, in its first column, with a statement keyword:
+// then a bracket left open before it was never closed.
+func startsStatement(rest []byte) bool {
+	for len(rest) > 0 {
+		line := rest
+		if i := bytes.IndexByte(rest, '\n'); i >= 0 {
+			line, rest = rest[:i], rest[i+1:]
+		} else {
+			rest = nil
+		}
+		trimmed := bytes.TrimLeft(line, " \t\r")
+		if len(trimmed) == 0 || trimmed[0] == '#' {
+			continue
+		}
+		if len(trimmed) != len(line) {
+			return false
+		}
+		word := trimmed
+		for i, r := range string(trimmed) {
+			if !unicode.IsLetter(r) && !unicode.IsDigit(r) && r != '_' {
+				word = trimmed[:i]
+				break
+			}
+		}
+		return isStatementKeyword(string(word))
+	}
+	return false
 }
 
 // sliceLexer feeds one statement's tokens to participle.

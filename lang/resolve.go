@@ -20,7 +20,37 @@ const (
 	MaxUnroll    = 1_000_000 // iterations of sum/prod unrolled in one statement
 	MaxDefDepth  = 200       // nested def expansions
 	MaxPrintSize = 2_000_000 // tree size of an expression printed as text
+	// MaxDerivedNodes bounds the size (distinct nodes plus their
+	// arguments) of an expression differentiated again by diff(E, x, n):
+	// the 60th derivative of a product of ten functions has billions of
+	// terms, and one derivative of a size-10 000 expression takes about half a
+	// second. Each order is checked before the next is taken.
+	MaxDerivedNodes = 10_000
+	// MaxMatrixEntries bounds the entries of a Hessian or Jacobian (a
+	// 1000×1000 matrix).
+	MaxMatrixEntries = 1_000_000
 )
+
+// dagSize measures the work of differentiating expressions: their distinct
+// nodes plus the arguments of those nodes (the cost of rebuilding n-ary
+// sums and products grows with their arity). It stops counting once the
+// size exceeds limit.
+func dagSize(es []*ad.Node, limit int) int {
+	seen := map[*ad.Node]bool{}
+	stack := slices.Clone(es)
+	size := 0
+	for len(stack) > 0 && size <= limit {
+		n := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if seen[n] {
+			continue
+		}
+		seen[n] = true
+		size += 1 + len(n.Args())
+		stack = append(stack, n.Args()...)
+	}
+	return size
+}
 
 // errBroken stands for an error already reported: a name whose declaration
 // failed. Statements that meet it are skipped silently, so that one mistake
@@ -56,6 +86,7 @@ type scope struct {
 // stmtState is shared by the scopes of one statement.
 type stmtState struct {
 	unrolled      int
+	outer         int // terms of the sums being unrolled around this point, multiplied
 	integralDepth int
 	mentioned     []string // objectives and defs named, for binding `at` points
 	densities     []string // densities mentioned
@@ -171,10 +202,10 @@ func (s *scope) constInt(e Expr, what string) (int, *Error) {
 	}
 	f, evErr := ad.Eval(v.S(), nil)
 	if evErr != nil || f != math.Trunc(f) || math.IsNaN(f) {
-		return 0, s.errAt(e, "%s must be an integer, found %s", what, ad.String(v.S()))
+		return 0, s.errAt(e, "%s must be an integer, found %s", what, brief(v.S()))
 	}
 	if math.Abs(f) > 1e15 {
-		return 0, s.errAt(e, "%s %s is out of range", what, ad.String(v.S()))
+		return 0, s.errAt(e, "%s %s is out of range", what, brief(v.S()))
 	}
 	return int(f), nil
 }
@@ -186,7 +217,7 @@ func (s *scope) constNumber(e Expr, what string) (float64, *Error) {
 		return 0, err
 	}
 	if !n.IsConstant() {
-		return 0, s.errAt(e, "%s must be a number known now, found %s", what, ad.String(n))
+		return 0, s.errAt(e, "%s must be a number known now, found %s", what, brief(n))
 	}
 	f, evErr := ad.Eval(n, nil)
 	if evErr != nil {
@@ -494,12 +525,21 @@ func (s *scope) applyDef(at Node, name string, args []Value) (Value, *Error) {
 		// the body resolved when it was declared, so the cause is here (the
 		// arguments, or a name redeclared since): report the call, and
 		// where in the body it failed
-		where := ""
-		if err.Src != nil && err.Pos.IsValid() {
-			where = fmt.Sprintf(" (%s:%d:%d)", filepath.Base(err.Src.Name), err.Pos.Line, err.Pos.Col)
-		}
-		call := s.errAt(at, "in %s%s: %s", name, where, err.Msg)
+		call := s.errAt(at, "")
 		call.Hint = err.Hint
+		call.calls = append([]string{name}, err.calls...)
+		call.where, call.bodyMsg = err.where, err.bodyMsg
+		if len(err.calls) == 0 {
+			call.bodyMsg = err.Msg
+			if err.Src != nil && err.Pos.IsValid() {
+				call.where = fmt.Sprintf(" (%s:%d:%d)", filepath.Base(err.Src.Name), err.Pos.Line, err.Pos.Col)
+			}
+		}
+		chain := strings.Join(call.calls, " → ")
+		if len(call.calls) > 3 {
+			chain = call.calls[0] + " → … → " + call.calls[len(call.calls)-1]
+		}
+		call.Msg = fmt.Sprintf("in %s%s: %s", chain, call.where, call.bodyMsg)
 		return Value{}, call
 	}
 	if len(d.cache) < 4096 {

@@ -44,7 +44,13 @@ func (in *Interp) show(src *Source, st *ShowStmt) *Error {
 		return nil
 	}
 	if size := v.TreeSize(); size > MaxPrintSize {
-		return s.errAt(st.X, "the result has %d nodes written out, too many to print", size)
+		n := fmt.Sprint(size)
+		if size >= 1<<62 {
+			n = "more than 10^18"
+		}
+		e := s.errAt(st.X, "the result is too large to print: %s nodes written out, more than %d", n, MaxPrintSize)
+		e.Hint = "show it at a point: show ... at (...)"
+		return e
 	}
 	if in.opts.CheckOnly {
 		return nil
@@ -175,11 +181,11 @@ func (s *scope) pointCoords(e Expr) ([]float64, *Error) {
 		}
 		for _, n := range v.Elems {
 			if !n.IsConstant() {
-				return nil, s.errAt(el, "a point's coordinates must be numbers known now, found %s", ad.String(n))
+				return nil, s.errAt(el, "a point's coordinates must be numbers known now, found %s", brief(n))
 			}
 			x, evErr := ad.Eval(n, nil)
 			if evErr != nil || math.IsNaN(x) || math.IsInf(x, 0) {
-				return nil, s.errAt(el, "coordinate %s is not a finite number", ad.String(n))
+				return nil, s.errAt(el, "coordinate %s is not a finite number", brief(n))
 			}
 			out = append(out, x)
 		}
@@ -213,7 +219,7 @@ func (s *scope) pointSymbols(at Node, vals []Value, n int) ([]*ad.Node, string, 
 		for _, e := range v.Elems {
 			for _, f := range e.FreeSymbols() {
 				if f.Kind() == ad.KJet {
-					return nil, "", s.errAt(at, "cannot evaluate %s at a point: it involves the density %s", ad.String(e), f.Name())
+					return nil, "", s.errAt(at, "cannot evaluate %s at a point: it involves the density %s", brief(e), f.Name())
 				}
 				if !slices.Contains(free, f) {
 					free = append(free, f)
