@@ -25,10 +25,14 @@ func (in *Interp) showCritical(src *Source, st *ShowStmt, call *CallExpr) *Error
 		if in.broken[id.Name] {
 			return errBroken
 		}
-		_, err := in.runTarget(s, id)
-		if err == nil || in.functionals[id.Name] != nil {
+		switch {
+		case in.functionals[id.Name] != nil:
 			return s.errAt(id, "critical needs an objective; %s is a functional", id.Name)
+		case in.defs[id.Name] != nil:
+			return s.errAt(id, "critical needs an objective; %s is a function", id.Name).
+				withHint(fmt.Sprintf("declare it as an objective: objective %s(%s) = ...", id.Name, paramList(in.defs[id.Name].params)))
 		}
+		_, err := in.runTarget(s, id)
 		return err
 	}
 	if st.Near == nil {

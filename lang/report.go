@@ -144,10 +144,13 @@ func (t *TextReporter) Record(r Record) {
 	}
 }
 
-// RunRows prints a table header.
+// RunRows prints the run statement and its table header.
 func (t *TextReporter) RunRows(label string, columns []string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if label != "" {
+		fmt.Fprintln(t.Out, label)
+	}
 	t.widths = make([]int, len(columns))
 	var b strings.Builder
 	for i, c := range columns {

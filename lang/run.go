@@ -41,6 +41,9 @@ type RunParam struct {
 	Expr bool
 	// Int marks a parameter that must be a whole number.
 	Int bool
+	// Check validates a numeric value (nil: any finite number); its error
+	// reads after the parameter's name ("must be positive").
+	Check func(v float64) error
 }
 
 // runMethod is a registered method: its description and how it runs.
@@ -310,6 +313,11 @@ func (rc *runCtx) resolveParams() *Error {
 		v, err := s.constNumber(a.Value, name)
 		if err != nil {
 			return err
+		}
+		if p.Check != nil {
+			if cerr := p.Check(v); cerr != nil {
+				return s.errAt(a.Value, "%s %v, found %s", name, cerr, FormatNumber(v, 6))
+			}
 		}
 		rc.params[name] = v
 	}
@@ -621,15 +629,23 @@ func fmtSeconds(s float64) string {
 	return fmt.Sprintf("%.3g s", s)
 }
 
-// rateText describes a rate fit for humans.
+// rateText describes a rate fit for humans; a fit that explains less than
+// 90 % of the variance (an oscillating f) is named as such.
 func rateText(r solvers.RateFit, what string) string {
-	switch r.Kind {
-	case "exponential":
-		return fmt.Sprintf("%s ≈ %s·exp(−%s t) (R² = %s)", what, FormatNumber(r.C, 3), FormatNumber(r.Rate, 4), FormatNumber(r.R2, 4))
-	case "power":
-		return fmt.Sprintf("%s ≈ %s·t^(−%s) (R² = %s)", what, FormatNumber(r.C, 3), FormatNumber(r.Rate, 4), FormatNumber(r.R2, 4))
+	if r.Kind == "" {
+		return ""
 	}
-	return ""
+	if r.R2 < 0.9 {
+		return fmt.Sprintf("%s follows no clean exponential or power law (R² = %s)", what, FormatNumber(r.R2, 2))
+	}
+	rate := "−" + FormatNumber(r.Rate, 4)
+	if r.Rate < 0 {
+		rate = FormatNumber(-r.Rate, 4)
+	}
+	if r.Kind == "exponential" {
+		return fmt.Sprintf("%s ≈ %s·exp(%s t) (R² = %s)", what, FormatNumber(r.C, 3), rate, FormatNumber(r.R2, 4))
+	}
+	return fmt.Sprintf("%s ≈ %s·t^(%s) (R² = %s)", what, FormatNumber(r.C, 3), rate, FormatNumber(r.R2, 4))
 }
 
 // rateJSON is a rate fit for the JSON record (nil when there is none).

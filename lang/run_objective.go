@@ -30,7 +30,7 @@ func init() {
 			run:       runObjective,
 		}
 		for _, p := range m.Params {
-			rm.Params = append(rm.Params, RunParam{Name: p.Name, Doc: p.Doc, Default: p.Default, Required: p.Required, Expr: p.Matrix})
+			rm.Params = append(rm.Params, RunParam{Name: p.Name, Doc: p.Doc, Default: p.Default, Required: p.Required, Expr: p.Matrix, Check: p.Check})
 		}
 		registerRunMethod(rm)
 	}
@@ -363,7 +363,7 @@ func (r *objectiveRun) record(res *solvers.Result, wall float64) *RunRecord {
 	var sum []string
 	sum = append(sum, fmt.Sprintf("run %s with %s: %d step%s, t = %s (%s)",
 		r.o.name, r.methodLabel(), res.Steps, plural(res.Steps), FormatNumber(res.T, 6), rec.Stopped))
-	sum = append(sum, fmt.Sprintf("  x = %s, value = %s, gradnorm = %s", shortVec(res.X), FormatNumber(res.F, 6), FormatNumber(gradNorm, 3)))
+	sum = append(sum, fmt.Sprintf("  %s, value = %s, gradnorm = %s", r.statePrint(res.X), FormatNumber(res.F, 6), FormatNumber(gradNorm, 3)))
 	mono := "monotone: yes"
 	if !d.Monotone {
 		mono = fmt.Sprintf("monotone: no (largest increase %s at step %d)", FormatNumber(d.MaxIncrease, 3), d.MaxIncreaseStep)
@@ -383,6 +383,23 @@ func (r *objectiveRun) record(res *solvers.Result, wall float64) *RunRecord {
 	}
 	rec.Summary = sum
 	return rec
+}
+
+// statePrint prints the final point by the objective's parameter names:
+// "x = 0.99986, y = 0.99973" or "x = [1, 1, …]".
+func (r *objectiveRun) statePrint(x []float64) string {
+	var parts []string
+	k := 0
+	for _, p := range r.o.params {
+		if p.size == 0 {
+			parts = append(parts, p.name+" = "+FormatNumber(x[k], 6))
+			k++
+			continue
+		}
+		parts = append(parts, p.name+" = "+shortVec(x[k:k+p.size]))
+		k += p.size
+	}
+	return strings.Join(parts, ", ")
 }
 
 // shortVec prints a point, eliding the middle of long ones.

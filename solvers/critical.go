@@ -78,7 +78,6 @@ func FindCritical(p *Problem, x0 []float64) (*CriticalPoint, error) {
 	// a row without a new best point; then the iteration returns to the
 	// best point and backtracks from there. Monotone backtracking alone
 	// crawls along curved valleys (Rosenbrock's).
-	prev := slices.Clone(x) // the iterate before the last move, for classify
 	bestX, bestG := slices.Clone(x), slices.Clone(g)
 	bestF, bestPhi := f, phi
 	watch, forceLS := 0, false
@@ -97,7 +96,7 @@ func FindCritical(p *Problem, x0 []float64) (*CriticalPoint, error) {
 		// converged?
 		hn := mat.Norm(hd, math.Inf(1))
 		if math.Sqrt(2*phi) <= CriticalGradTol*unitRoundoff*(1+hn*(1+vnormInf(x))) || phi == 0 {
-			return classify(p, x, prev, f, math.Sqrt(2*phi), hs, it-1)
+			return classify(p, x, f, math.Sqrt(2*phi), hs, it-1)
 		}
 		newton := lambda == 0 && solveLU(&lu, hd, dv, gv, "Hessian") == nil
 		if newton {
@@ -119,7 +118,6 @@ func FindCritical(p *Problem, x0 []float64) (*CriticalPoint, error) {
 			ft := p.FuncGrad(gt, xt)
 			phiT := vdot(gt, gt) / 2
 			if isFinite(ft) && isFinite(phiT) && phiT <= watchdogGrowth*bestPhi {
-				copy(prev, x)
 				copy(x, xt)
 				copy(g, gt)
 				f, phi = ft, phiT
@@ -131,7 +129,7 @@ func FindCritical(p *Problem, x0 []float64) (*CriticalPoint, error) {
 					watch++
 				}
 				if watch == 0 && vnormInf(d) <= CriticalStepTol*(1+vnormInf(x)) {
-					return classify(p, x, prev, f, math.Sqrt(2*phi), hs, it)
+					return classify(p, x, f, math.Sqrt(2*phi), hs, it)
 				}
 				if watch >= watchdogSteps {
 					restore()
@@ -161,7 +159,6 @@ func FindCritical(p *Problem, x0 []float64) (*CriticalPoint, error) {
 			ft := p.FuncGrad(gt, xt)
 			phiT := vdot(gt, gt) / 2
 			if isFinite(ft) && isFinite(phiT) && phiT <= phi+1e-4*alpha*slope {
-				copy(prev, x)
 				copy(x, xt)
 				copy(g, gt)
 				f, phi, accepted = ft, phiT, true
@@ -179,7 +176,7 @@ func FindCritical(p *Problem, x0 []float64) (*CriticalPoint, error) {
 		}
 		switch {
 		case accepted && newton && alpha == 1 && vnormInf(d) <= CriticalStepTol*(1+vnormInf(x)):
-			return classify(p, x, prev, f, math.Sqrt(2*phi), hs, it)
+			return classify(p, x, f, math.Sqrt(2*phi), hs, it)
 		case accepted && !newton:
 			lambda /= 10
 			if lambda < 1e-12*math.Max(hn*hn, 1e-12) {
@@ -201,7 +198,7 @@ func FindCritical(p *Problem, x0 []float64) (*CriticalPoint, error) {
 // already at rounding level, and fails otherwise.
 func classifyStuck(p *Problem, x []float64, f, phi float64, hs *mat.SymDense, it int) (*CriticalPoint, error) {
 	if math.Sqrt(2*phi) <= 1e-8*(1+math.Abs(f)) {
-		return classify(p, x, x, f, math.Sqrt(2*phi), hs, it)
+		return classify(p, x, f, math.Sqrt(2*phi), hs, it)
 	}
 	return nil, fmt.Errorf("Newton on ∇f = 0 is stuck at %v where ‖∇f‖ = %.3g: no nearby critical point", roundAll(x), math.Sqrt(2*phi))
 }
@@ -232,20 +229,33 @@ func levenberg(h *mat.Dense, g []float64, lambda float64, d []float64) error {
 	return nil
 }
 
-// classify finds the Hessian's eigenvalues at x and names the point. prev
-// is the iterate before x: an eigenvalue no larger than twice the change
-// of the Hessian between prev and x cannot be told from zero (near a
-// degenerate critical point Newton converges only linearly, and the
-// Hessian there is still moving).
-func classify(p *Problem, x, prev []float64, f, gradNorm float64, hs *mat.SymDense, it int) (*CriticalPoint, error) {
+// classify finds the Hessian's eigenvalues at x and names the point. An
+// eigenvalue no larger than the change of the Hessian over the next
+// Newton step d = −H⁻¹∇f (about the distance to the exact critical point)
+// cannot be told from zero: near a degenerate critical point Newton
+// converges only linearly and the Hessian there is still moving, while
+// near a nondegenerate one d is at rounding level.
+func classify(p *Problem, x []float64, f, gradNorm float64, hs *mat.SymDense, it int) (*CriticalPoint, error) {
 	n := p.Dim
-	hp := mat.NewSymDense(n, nil)
-	p.Hess(hp, prev)
 	p.Hess(hs, x)
 	moving := 0.0
-	for i := 0; i < n; i++ {
-		for j := i; j < n; j++ {
-			moving = math.Max(moving, math.Abs(hs.At(i, j)-hp.At(i, j)))
+	g := make([]float64, n)
+	p.FuncGrad(g, x)
+	var lu mat.LU
+	d := make([]float64, n)
+	if solveLU(&lu, mat.DenseCopyOf(hs), mat.NewVecDense(n, d), mat.NewVecDense(n, g), "Hessian") == nil {
+		xn := make([]float64, n)
+		for i := range xn {
+			xn[i] = x[i] - d[i]
+		}
+		hn := mat.NewSymDense(n, nil)
+		p.Hess(hn, xn)
+		for i := 0; i < n; i++ {
+			for j := i; j < n; j++ {
+				if v := math.Abs(hs.At(i, j) - hn.At(i, j)); v == v {
+					moving = math.Max(moving, v)
+				}
+			}
 		}
 	}
 	var eig mat.EigenSym

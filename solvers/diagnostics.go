@@ -71,7 +71,7 @@ func (t Trend) Monotonicity() string {
 // RateFit is a least-squares fit of the convergence of f to its final
 // value: log(f − f_final) against t (Kind "exponential": f − f_final ≈
 // C·e^{−Rate·t}) or against log t (Kind "power": f − f_final ≈ C·t^{−Rate}),
-// whichever fits better (larger R2). Kind is "" when there are too few
+// whichever the data follow (see fitRate). Kind is "" when there are too few
 // usable points (f reached its final value to rounding at once, or the run
 // was too short).
 type RateFit struct {
@@ -128,6 +128,12 @@ func (s *stepSampler[T]) add(step int, v T) {
 // fFinal, which is itself still moving) whose distance to fFinal exceeds
 // the rounding floor 1e-13·max(|f₀|, |fFinal|), and of those the later
 // half (the asymptotic regime, after the initial transient), at least 8.
+// When neither the exponential rates nor the power-law exponents of the
+// window's two halves agree within 10 % (a transient still dominates:
+// two modes, a change of regime), the window is narrowed to its later
+// half, up to three times. The form chosen is the one whose rate differs
+// less between the halves; a power law needs a window spanning a factor 2
+// in t.
 func fitRate(samples []Sample, fFinal float64, n int) RateFit {
 	if len(samples) == 0 || n < 16 {
 		return RateFit{}
@@ -148,19 +154,43 @@ func fitRate(samples []Sample, fFinal float64, n int) RateFit {
 	} else {
 		cand = cand[len(cand)-minPoints:]
 	}
-	xsE := make([]float64, len(cand))
-	xsP := make([]float64, len(cand))
-	ys := make([]float64, len(cand))
-	for i, s := range cand {
-		xsE[i] = s.T
-		xsP[i] = math.Log(s.T)
-		ys[i] = math.Log(s.F - fFinal)
+	fits := func(w []Sample) (aE, bE, r2E, aP, bP, r2P float64) {
+		xsE := make([]float64, len(w))
+		xsP := make([]float64, len(w))
+		ys := make([]float64, len(w))
+		for i, s := range w {
+			xsE[i] = s.T
+			xsP[i] = math.Log(s.T)
+			ys[i] = math.Log(s.F - fFinal)
+		}
+		aE, bE, r2E = linearFit(xsE, ys)
+		aP, bP, r2P = linearFit(xsP, ys)
+		return
 	}
-	aE, bE, r2E := linearFit(xsE, ys)
-	aP, bP, r2P := linearFit(xsP, ys)
+	rel := func(u, v float64) float64 { return math.Abs(u-v) / math.Max(math.Max(math.Abs(u), math.Abs(v)), 1e-300) }
+	var dE, dP float64 // disagreement of the halves' rates, for each form
+	for iter := 0; ; iter++ {
+		if len(cand) < 2*minPoints {
+			dE, dP = 0, 1 // too few points to compare: the exponential
+			break
+		}
+		h := len(cand) / 2
+		_, bE1, _, _, bP1, _ := fits(cand[:h])
+		_, bE2, _, _, bP2, _ := fits(cand[h:])
+		dE, dP = rel(bE1, bE2), rel(bP1, bP2)
+		if dE <= 0.1 || dP <= 0.1 || iter == 3 {
+			break
+		}
+		cand = cand[h:]
+	}
+	aE, bE, r2E, aP, bP, r2P := fits(cand)
 	first, last := cand[0], cand[len(cand)-1]
 	fit := RateFit{From: first.T, To: last.T, Points: len(cand)}
-	if r2E >= r2P || math.IsNaN(r2P) {
+	// the form whose rate is the same on both halves of the window is the
+	// one the data follow; a power law also needs a window spanning a
+	// factor 2 in t (on a narrow window both fit with R² ≈ 1, as p = r·t
+	// locally, and an exponential is the simpler claim)
+	if dE <= dP || last.T < 2*first.T || math.IsNaN(r2P) {
 		fit.Kind, fit.Rate, fit.C, fit.R2 = "exponential", -bE, math.Exp(aE), r2E
 		if last.Step > first.Step {
 			fit.PerStep = math.Exp(bE * (last.T - first.T) / float64(last.Step-first.Step))

@@ -22,8 +22,9 @@ const MaxCondition = 1e14
 // the explicit Euler scheme of the flow dx/dt = −M(x)⁻¹∇f(x), steepest
 // descent in the metric M. The linear system M d = ∇f is solved by LU
 // factorisation with partial pivoting (gonum/mat), never by inverting M;
-// a step fails when M is not finite or its condition number exceeds
-// MaxCondition. H has no default; the Problem supplies M.
+// a step fails when M is not finite, its condition number exceeds
+// MaxCondition, or it is not positive definite along ∇f (∇f·M⁻¹∇f < 0:
+// the step would go uphill). H has no default; the Problem supplies M.
 type Natural struct {
 	H float64
 
@@ -62,6 +63,11 @@ func (m *Natural) Step(loc *Location) error {
 	m.p.Metric(m.m, loc.X)
 	if err := solveLU(&m.lu, m.m, m.dv, m.gv, "metric"); err != nil {
 		return err
+	}
+	// a metric must be positive definite: then ∇f·M⁻¹∇f > 0 and the step
+	// goes downhill
+	if slope := vdot(loc.Grad, m.d); slope < 0 {
+		return fmt.Errorf("the metric is not positive definite at x = %v: ∇f·M⁻¹∇f = %.3g < 0, the step would go uphill", roundAll(loc.X), slope)
 	}
 	x, h := loc.X, m.H
 	for i := range x {
