@@ -167,7 +167,9 @@ func fitRate(samples []Sample, fFinal float64, n int) RateFit {
 		aP, bP, r2P = linearFit(xsP, ys)
 		return
 	}
-	rel := func(u, v float64) float64 { return math.Abs(u-v) / math.Max(math.Max(math.Abs(u), math.Abs(v)), 1e-300) }
+	rel := func(u, v float64) float64 {
+		return math.Abs(u-v) / math.Max(math.Max(math.Abs(u), math.Abs(v)), 1e-300)
+	}
 	var dE, dP float64 // disagreement of the halves' rates, for each form
 	for iter := 0; ; iter++ {
 		if len(cand) < 2*minPoints {
