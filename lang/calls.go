@@ -414,6 +414,9 @@ func (s *scope) diff(e *CallExpr) (Value, *Error) {
 		if len(vars) != 1 {
 			return Value{}, s.errAt(a, "diff needs scalar variables; for a vector x write diff(E, x[i]) or grad(E, x)")
 		}
+		if err := s.densityVarCheck(a, v, vars[0]); err != nil {
+			return Value{}, err
+		}
 		last = &vars[0]
 		pending = 1
 	}
@@ -743,24 +746,36 @@ func (s *scope) densityAt(e *CallExpr, sp *ad.Space) (Value, *Error) {
 	return Value{}, err
 }
 
-// integral resolves integral(E) and integral(E, y).
+// integral resolves integral(E) and integral(E, y). Inside a functional
+// the density is the functional's; in show and check it is the density
+// the integrand names (so that printed results parse back). The outermost
+// integral's variables are renamed canonically (autodiff.CanonicalBound).
 func (s *scope) integral(e *CallExpr) (Value, *Error) {
 	if s.space == nil {
-		return Value{}, s.errAt(e, "integral is only allowed inside a functional: functional F[q] = integral(...)")
+		if !s.free {
+			return Value{}, s.errAt(e, "integral is only allowed inside a functional: functional F[q] = integral(...)")
+		}
+		sp, err := s.integralSpace(e)
+		if err != nil {
+			return Value{}, err
+		}
+		s.noteDensity(sp.Density)
+		return s.withSpace(sp).integral(e)
 	}
 	sp := s.space
+	var v *ad.Node
 	switch len(e.Args) {
 	case 1:
 		if s.state.integralDepth > 0 {
 			return Value{}, s.errAt(e, "integral over %s nested in another integral: name the inner variable, integral(E, y)", s.varName)
 		}
 		s.state.integralDepth++
-		v, err := s.scalar(e.Args[0])
+		body, err := s.scalar(e.Args[0])
 		s.state.integralDepth--
 		if err != nil {
 			return Value{}, err
 		}
-		return Scalar(ad.Integral(v, sp.Var, sp.Dim, true)), nil
+		v = ad.Integral(body, sp.Var, sp.Dim, true)
 	case 2:
 		id, ok := e.Args[1].(*Ident)
 		if !ok || Reserved[id.Name] {
@@ -772,28 +787,42 @@ func (s *scope) integral(e *CallExpr) (Value, *Error) {
 		if _, taken := s.bound[id.Name]; taken {
 			return Value{}, s.errAt(id, "%s is already bound by an enclosing integral", id.Name)
 		}
-		if s.state.integralDepth == 0 {
-			return Value{}, s.errAt(e, "integral over %s must be inside an integral over %s (a nonlocal term)", id.Name, s.varName)
+		if s.state.integralDepth == 0 && !s.free {
+			err := s.errAt(e, "integral over %s must be inside an integral over %s (a nonlocal term)", id.Name, s.varName)
+			err.Hint = fmt.Sprintf("write integral(integral(K(%s - %s)*%s(%s), %s)*%s)", s.varName, id.Name, s.densityName, id.Name, id.Name, s.densityName)
+			return Value{}, err
 		}
-		actual := id.Name
-		for _, alt := range []string{id.Name, "y", "z", "w", "u", "v", "ξ", "η"} {
+		// the variable's name in the DAG: as written unless taken (it is
+		// renamed canonically once the outermost integral is built)
+		actual := ""
+		for _, alt := range []string{id.Name, "y", "z", "w", "u", "v"} {
 			if alt != sp.Var && !s.boundActual(alt) {
 				actual = alt
 				break
+			}
+		}
+		for k := 1; actual == ""; k++ {
+			if alt := fmt.Sprintf("·%s%d", id.Name, k); !s.boundActual(alt) {
+				actual = alt
 			}
 		}
 		c := s.child()
 		c.bound = maps.Clone(s.bound)
 		c.bound[id.Name] = actual
 		s.state.integralDepth++
-		v, err := c.scalar(e.Args[0])
+		body, err := c.scalar(e.Args[0])
 		s.state.integralDepth--
 		if err != nil {
 			return Value{}, err
 		}
-		return Scalar(ad.Integral(v, actual, sp.Dim, false)), nil
+		v = ad.Integral(body, actual, sp.Dim, false)
+	default:
+		return Value{}, s.errAt(e, "integral takes an integrand and optionally a variable: integral(E), integral(E, y)")
 	}
-	return Value{}, s.errAt(e, "integral takes an integrand and optionally a variable: integral(E), integral(E, y)")
+	if s.state.integralDepth == 0 {
+		v = sp.CanonicalBound(v)
+	}
+	return Scalar(v), nil
 }
 
 func (s *scope) boundActual(name string) bool {
@@ -805,18 +834,29 @@ func (s *scope) boundActual(name string) bool {
 	return false
 }
 
-// functionalArg resolves the functional that vd, velocity and pde act on.
-func (s *scope) functionalArg(e Expr) (*ad.Node, *ad.Space, *Error) {
+// functionalArg resolves the functional that vd, velocity and pde act on:
+// a declared functional, or an expression that is a sum of integrals.
+func (s *scope) functionalArg(e Expr, op string) (*ad.Node, *ad.Space, *Error) {
 	if id, ok := e.(*Ident); ok {
-		if f := s.in.functionals[id.Name]; f != nil {
-			if f.template != nil {
-				return nil, nil, s.errAt(e, "%s is a generic functional; instantiate it first: functional F[q] = %s(...)", id.Name, id.Name)
+		if _, local := s.lookupVar(id.Name); !local {
+			if f := s.in.functionals[id.Name]; f != nil {
+				if f.template != nil {
+					return nil, nil, s.errAt(e, "%s is a generic functional; instantiate it first: functional F[q] = %s(...)", id.Name, id.Name)
+				}
+				s.noteDensity(f.space.Density)
+				return f.value, &f.space, nil
 			}
-			s.noteDensity(f.space.Density)
-			return f.value, &f.space, nil
-		}
-		if s.in.broken[id.Name] {
-			return nil, nil, errBroken
+			if s.in.broken[id.Name] {
+				return nil, nil, errBroken
+			}
+			if kind := s.in.kindOf(id.Name); kind != "" {
+				if kind == "def" || kind == "let" {
+					kind = map[string]string{"def": "function", "let": "value"}[kind]
+				}
+				err := s.errAt(e, "%s needs a functional, but %s is %s", op, id.Name, article(kind))
+				err.Hint = "declare one with functional F[q] = integral(...), then write " + op + "(F)"
+				return nil, nil, err
+			}
 		}
 	}
 	v, err := s.eval(e)
@@ -824,11 +864,19 @@ func (s *scope) functionalArg(e Expr) (*ad.Node, *ad.Space, *Error) {
 		return nil, nil, err
 	}
 	if !v.IsScalar() || !v.S().HasIntegral() {
-		return nil, nil, s.errAt(e, "expected a functional (a sum of integrals of the density), found %s", ad.String(v.S()))
+		err := s.errAt(e, "%s needs a functional (a sum of integrals of a density), found %s", op, v.ShapeName())
+		if v.IsScalar() {
+			err.Msg = fmt.Sprintf("%s needs a functional (a sum of integrals of a density), found %s", op, ad.String(v.S()))
+		}
+		err.Hint = "declare one with functional F[q] = integral(...), then write " + op + "(F)"
+		return nil, nil, err
 	}
 	sp, err := s.densitySpace(e, v, "a variational derivative")
 	if err != nil {
 		return nil, nil, err
+	}
+	if _, _, terr := sp.SplitIntegrals(v.S()); terr != nil {
+		return nil, nil, s.errAt(e, "%s needs a functional, a sum of constant multiples of integrals: %v", op, terr)
 	}
 	return v.S(), sp, nil
 }
@@ -840,7 +888,7 @@ func (s *scope) variational(e *CallExpr) (Value, *Error) {
 	if len(e.Args) != 1 {
 		return Value{}, s.errAt(e, "%s takes one functional: %s(F)", name, name)
 	}
-	f, sp, err := s.functionalArg(e.Args[0])
+	f, sp, err := s.functionalArg(e.Args[0], name)
 	if err != nil {
 		return Value{}, err
 	}
@@ -856,7 +904,7 @@ func (s *scope) variational(e *CallExpr) (Value, *Error) {
 		if err != nil {
 			return Value{}, err
 		}
-		return g.Map(ad.Neg), nil
+		return g.Map(func(n *ad.Node) *ad.Node { return sp.CanonicalBound(ad.Neg(n)) }), nil
 	}
 	q := sp.Q(sp.Var, nil)
 	terms := make([]*ad.Node, sp.Coords())
@@ -871,7 +919,7 @@ func (s *scope) variational(e *CallExpr) (Value, *Error) {
 		}
 		terms[i] = flux
 	}
-	return Scalar(ad.Add(terms...)), nil
+	return Scalar(sp.CanonicalBound(ad.Add(terms...))), nil
 }
 
 // instantiate expands a functional template such as entropy() or

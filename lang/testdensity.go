@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 
 	ad "flowlang/autodiff"
@@ -12,15 +13,37 @@ import (
 	"gonum.org/v1/gonum/integrate/quad"
 )
 
-// Quadrature for integrals in checks: Gauss–Legendre on [c − L, c + L],
-// covering the test density's mass to far below the check's tolerance.
+// Quadrature for integrals in checks. The test density is a mixture of
+// Gaussians, so the integrands are smooth and decay like Gaussians; they
+// are integrated by composite Gauss–Legendre quadrature on the box holding
+// every component to boxRadius standard deviations, in panels a fraction of
+// the narrowest standard deviation wide. A panel of panelNodes nodes is
+// exact for polynomials of degree 2·panelNodes − 1, and over a panel of
+// width h·σ a Gaussian times a Hermite polynomial of the degrees that
+// derivatives of q up to order ~6 produce is resolved to about 1e-12
+// relative error (measured in TestTestDensityQuadrature).
 const (
-	quadNodes1D = 96 // nodes per dimension in one dimension
-	quadNodes2D = 40 // nodes per dimension in two dimensions
+	boxRadius  = 10  // standard deviations: the Gaussian tail beyond is e^−50 ≈ 2e-22
+	panelNodes = 8   // Gauss–Legendre nodes per panel
+	panelWidth = 0.5 // panel width in units of the narrowest standard deviation (one dimension)
+	// panelWidth2D is coarser: a two-dimensional rule has the square of
+	// the nodes, and checks stay fast.
+	panelWidth2D = 1.0
+	// nestedNodes2D is the number of Gauss–Legendre nodes per dimension, on
+	// the whole box, for integrals nested in others in two dimensions,
+	// whose cost is the square of the outer rule's.
+	nestedNodes2D = 48
 	// integralTol is the smallest relative tolerance a check with integrals
 	// uses: the two sides are integrated with the same rule, but identities
 	// that hold only after integrating by parts carry quadrature error.
-	integralTol = 1e-6
+	integralTol = 1e-7
+	// nestedTol2D is that tolerance when integrals are nested in two
+	// dimensions (the coarse rule above).
+	nestedTol2D = 1e-4
+	// pointsPerDensity is how many random points share one test density,
+	// so that integrals that do not depend on the point (the value of a
+	// functional) are computed once per density.
+	pointsPerDensity = 4
 )
 
 // testDensities substitutes for a density q a random mixture of two
@@ -31,8 +54,31 @@ type testDensities struct {
 	weights []float64
 	means   [][]float64 // per component, per coordinate
 	sds     [][]float64
-	nodes   []float64 // quadrature nodes on [-1, 1]
-	qw      []float64 // and weights
+	draws   int // calls of draw
+
+	rules    [2]rule                 // quadrature: the fine rule and, in 2-D, the coarse one for nested integrals
+	factors  map[factorKey][]float64 // per-coordinate Gaussian derivative factors at a rule's nodes
+	programs map[*ad.Node]*integrand // compiled integrands, kept across densities
+	closed   map[*ad.Node]float64    // values of integrals with no free symbol, for this density
+}
+
+// rule is a tensor-product quadrature rule: the same one-dimensional nodes
+// and weights per coordinate, on a box that depends on the density.
+type rule struct {
+	nodes   [][]float64 // per coordinate
+	weights [][]float64
+}
+
+func (r rule) size() int {
+	n := 1
+	for _, x := range r.nodes {
+		n *= len(x)
+	}
+	return n
+}
+
+type factorKey struct {
+	rule, comp, coord, order int
 }
 
 func (in *Interp) newTestDensities(s *scope, st *CheckStmt, vals ...Value) (*testDensities, *Error) {
@@ -68,42 +114,149 @@ func (in *Interp) newTestDensities(s *scope, st *CheckStmt, vals ...Value) (*tes
 	if sp.Coords() > 2 {
 		return nil, s.errAt(st, "integrals over %d dimensions cannot be checked numerically (at most 2)", sp.Coords())
 	}
-	n := quadNodes1D
-	if sp.Coords() == 2 {
-		n = quadNodes2D
-	}
-	t := &testDensities{sp: sp, nodes: make([]float64, n), qw: make([]float64, n)}
-	quad.Legendre{}.FixedLocations(t.nodes, t.qw, -1, 1)
-	return t, nil
+	return &testDensities{sp: sp, programs: map[*ad.Node]*integrand{}}, nil
 }
 
-// draw picks a new random mixture: weights in (0.3, 0.7), means in (−1, 1),
-// standard deviations in (0.6, 1.4).
-func (t *testDensities) draw(rng *rand.Rand) {
-	d := t.sp.Coords()
-	w := 0.3 + 0.4*rng.Float64()
-	t.weights = []float64{w, 1 - w}
-	t.means = make([][]float64, 2)
-	t.sds = make([][]float64, 2)
-	for k := range t.means {
-		t.means[k] = make([]float64, d)
-		t.sds[k] = make([]float64, d)
-		for i := range d {
-			t.means[k][i] = 2*rng.Float64() - 1
-			t.sds[k][i] = 0.6 + 0.8*rng.Float64()
+// tolerance returns the smallest tolerance a check of vals may use.
+func (t *testDensities) tolerance(vals ...Value) float64 {
+	if t.sp.Coords() < 2 {
+		return integralTol
+	}
+	for _, v := range vals {
+		for _, e := range v.Elems {
+			if nestedIntegrals(e) {
+				return nestedTol2D
+			}
 		}
 	}
+	return integralTol
+}
+
+// nestedIntegrals reports whether e has an integral inside an integral.
+func nestedIntegrals(e *ad.Node) bool {
+	seen := map[*ad.Node]bool{}
+	var walk func(n *ad.Node, inside bool) bool
+	walk = func(n *ad.Node, inside bool) bool {
+		if !n.HasIntegral() || seen[n] {
+			return false
+		}
+		if n.Kind() == ad.KIntegral {
+			if inside {
+				return true
+			}
+			inside = true
+		} else {
+			seen[n] = true
+		}
+		for _, a := range n.Args() {
+			if walk(a, inside) {
+				return true
+			}
+		}
+		return false
+	}
+	return walk(e, false)
+}
+
+// draw moves to the next random point: every pointsPerDensity calls it
+// picks a new mixture, with weights in (0.3, 0.7), means in (−1, 1) and
+// standard deviations in (0.6, 1.4) per coordinate.
+func (t *testDensities) draw(rng *rand.Rand) {
+	t.draws++
+	if t.weights != nil && (t.draws-1)%pointsPerDensity != 0 {
+		return
+	}
+	d := t.sp.Coords()
+	w := 0.3 + 0.4*rng.Float64()
+	weights := []float64{w, 1 - w}
+	means := make([][]float64, 2)
+	sds := make([][]float64, 2)
+	for k := range means {
+		means[k] = make([]float64, d)
+		sds[k] = make([]float64, d)
+		for i := range d {
+			means[k][i] = 2*rng.Float64() - 1
+			sds[k][i] = 0.6 + 0.8*rng.Float64()
+		}
+	}
+	t.set(weights, means, sds)
+}
+
+// set makes q the mixture Σ weights[k]·N(means[k], diag(sds[k]²)). Weights
+// may be negative (tests use such mixtures as perturbations).
+func (t *testDensities) set(weights []float64, means, sds [][]float64) {
+	t.weights, t.means, t.sds = weights, means, sds
+	t.factors = map[factorKey][]float64{}
+	t.closed = map[*ad.Node]float64{}
+	d := t.sp.Coords()
+	lo, hi := make([]float64, d), make([]float64, d)
+	sdMin := math.Inf(1)
+	for i := range d {
+		lo[i], hi[i] = math.Inf(1), math.Inf(-1)
+		for k := range weights {
+			lo[i] = math.Min(lo[i], means[k][i]-boxRadius*sds[k][i])
+			hi[i] = math.Max(hi[i], means[k][i]+boxRadius*sds[k][i])
+			sdMin = math.Min(sdMin, sds[k][i])
+		}
+	}
+	width := panelWidth
+	if d == 2 {
+		width = panelWidth2D
+	}
+	t.rules[0] = compositeRule(lo, hi, width*sdMin)
+	if d == 2 {
+		t.rules[1] = gaussRule(lo, hi, nestedNodes2D)
+	}
+}
+
+// compositeRule is Gauss–Legendre with panelNodes nodes on panels at most h
+// wide covering [lo[i], hi[i]] in each coordinate.
+func compositeRule(lo, hi []float64, h float64) rule {
+	var r rule
+	x, w := make([]float64, panelNodes), make([]float64, panelNodes)
+	for i := range lo {
+		panels := int(math.Ceil((hi[i] - lo[i]) / h))
+		step := (hi[i] - lo[i]) / float64(panels)
+		var nodes, weights []float64
+		for p := range panels {
+			a := lo[i] + float64(p)*step
+			quad.Legendre{}.FixedLocations(x, w, a, a+step)
+			nodes = append(nodes, x...)
+			weights = append(weights, w...)
+		}
+		r.nodes = append(r.nodes, nodes)
+		r.weights = append(r.weights, weights)
+	}
+	return r
+}
+
+// gaussRule is Gauss–Legendre with n nodes on [lo[i], hi[i]] per coordinate.
+func gaussRule(lo, hi []float64, n int) rule {
+	var r rule
+	for i := range lo {
+		x, w := make([]float64, n), make([]float64, n)
+		quad.Legendre{}.FixedLocations(x, w, lo[i], hi[i])
+		r.nodes = append(r.nodes, x)
+		r.weights = append(r.weights, w)
+	}
+	return r
 }
 
 func (t *testDensities) describe() string {
 	var parts []string
-	for k, w := range t.weights {
-		parts = append(parts, fmt.Sprintf("%.3g·N(%s; %s)", w, fmtVec(t.means[k]), fmtVec(t.sds[k])))
+	vec := func(v []float64) string {
+		if len(v) == 1 {
+			return FormatNumber(v[0], 4)
+		}
+		return "(" + fmtCoords(v) + ")"
 	}
-	return t.sp.Density + " = " + strings.Join(parts, " + ") + " (means; standard deviations)"
+	for k, w := range t.weights {
+		parts = append(parts, fmt.Sprintf("%.3g·N(mean %s, sd %s)", w, vec(t.means[k]), vec(t.sds[k])))
+	}
+	return fmt.Sprintf("%s(%s) = %s", t.sp.Density, t.sp.Var, strings.Join(parts, " + "))
 }
 
-func fmtVec(v []float64) string {
+func fmtCoords(v []float64) string {
 	parts := make([]string, len(v))
 	for i, x := range v {
 		parts[i] = FormatNumber(x, 4)
@@ -111,35 +264,54 @@ func fmtVec(v []float64) string {
 	return strings.Join(parts, ", ")
 }
 
-// jet returns ∂^α q at the point z: for each Gaussian factor,
-// ∂ᵏ/∂zᵏ N(z; m, s²) = (−1)ᵏ Heₖ(u)/sᵏ · N, u = (z − m)/s, with the
-// probabilists' Hermite polynomials He₀ = 1, He₁ = u, Heₖ₊₁ = u·Heₖ − k·Heₖ₋₁.
+// gaussFactor returns ∂ⁿ/∂zⁿ N(z; m, s²) = (−1)ⁿ Heₙ(u)/sⁿ · N(z; m, s²),
+// u = (z − m)/s, with the probabilists' Hermite polynomials He₀ = 1,
+// He₁ = u, Heₖ₊₁ = u·Heₖ − k·Heₖ₋₁.
+func gaussFactor(z, m, s float64, n int) float64 {
+	u := (z - m) / s
+	g := math.Exp(-u*u/2) / (s * math.Sqrt(2*math.Pi))
+	he0, he1 := 1.0, u
+	h := he0
+	if n >= 1 {
+		h = he1
+		for j := 1; j < n; j++ {
+			he0, he1 = he1, u*he1-float64(j)*he0
+			h = he1
+		}
+	}
+	if n%2 == 1 {
+		h = -h
+	}
+	return h / math.Pow(s, float64(n)) * g
+}
+
+// jet returns ∂^α q at the point z.
 func (t *testDensities) jet(alpha []uint8, z []float64) float64 {
 	total := 0.0
 	for k, w := range t.weights {
 		v := w
 		for i, zi := range z {
-			s := t.sds[k][i]
-			u := (zi - t.means[k][i]) / s
-			g := math.Exp(-u*u/2) / (s * math.Sqrt(2*math.Pi))
-			n := int(alpha[i])
-			he0, he1 := 1.0, u
-			h := he0
-			if n >= 1 {
-				h = he1
-				for j := 1; j < n; j++ {
-					he0, he1 = he1, u*he1-float64(j)*he0
-					h = he1
-				}
-			}
-			if n%2 == 1 {
-				h = -h
-			}
-			v *= h / math.Pow(s, float64(n)) * g
+			v *= gaussFactor(zi, t.means[k][i], t.sds[k][i], int(alpha[i]))
 		}
 		total += v
 	}
 	return total
+}
+
+// factor returns gaussFactor of component comp, coordinate coord, order n
+// at the nodes of rule r.
+func (t *testDensities) factor(r, comp, coord, n int) []float64 {
+	key := factorKey{r, comp, coord, n}
+	if f, ok := t.factors[key]; ok {
+		return f
+	}
+	nodes := t.rules[r].nodes[coord]
+	f := make([]float64, len(nodes))
+	for k, z := range nodes {
+		f[k] = gaussFactor(z, t.means[comp][coord], t.sds[comp][coord], n)
+	}
+	t.factors[key] = f
+	return f
 }
 
 // setJets gives the jets of q at point (the values of its coordinates in
@@ -156,53 +328,223 @@ func (t *testDensities) setJets(e *ad.Node, point string, values map[*ad.Node]fl
 	}
 }
 
-// eval integrates an integral node over its variable by tensor-product
-// Gauss–Legendre quadrature on a box holding the mixture's mass.
-func (t *testDensities) eval(n *ad.Node, outer *ad.Evaluator) (float64, error) {
+// integrand is an integral's body compiled to a tape whose inputs are the
+// coordinates of the integration point, the jets of q there, the values of
+// the integrals directly inside it, and the free symbols of the integral
+// (constant over the quadrature nodes).
+type integrand struct {
+	point   string // the integration variable
+	machine *ad.Machine
+	coords  []int      // input index of each coordinate of the point
+	jets    []*ad.Node // jets of q at the point, inputs len(coords)...
+	inner   []*ad.Node // integrals directly inside, the next inputs
+	outer   []*ad.Node // free symbols of the integral, the last inputs
+	in, out [][]float64
+}
+
+func (t *testDensities) compile(n *ad.Node) (*integrand, error) {
+	if ig, ok := t.programs[n]; ok {
+		return ig, nil
+	}
 	body := n.Args()[0]
-	d := t.sp.Coords()
 	point := n.Name()
-	values := make(map[*ad.Node]float64, len(outer.Values)+8)
-	for k, v := range outer.Values {
-		values[k] = v
+	ig := &integrand{point: point}
+	var inputs []*ad.Node
+	for i := range t.sp.Coords() {
+		ig.coords = append(ig.coords, len(inputs))
+		inputs = append(inputs, t.sp.Coord(point, i))
 	}
-	lo, hi := make([]float64, d), make([]float64, d)
-	for i := range d {
-		lo[i], hi[i] = math.Inf(1), math.Inf(-1)
-		for k := range t.weights {
-			// 12 standard deviations: the Gaussian tail beyond is below 1e-32
-			lo[i] = math.Min(lo[i], t.means[k][i]-12*t.sds[k][i])
-			hi[i] = math.Max(hi[i], t.means[k][i]+12*t.sds[k][i])
+	place := map[*ad.Node]*ad.Node{}
+	for _, in := range directIntegrals(body) {
+		ph := ad.Symbol(fmt.Sprintf("·J%d", len(place)), 0)
+		place[in] = ph
+		ig.inner = append(ig.inner, in)
+	}
+	lp := ad.Substitute(body, place)
+	for _, f := range lp.FreeSymbols() {
+		if f.Kind() == ad.KJet && f.Name() == t.sp.Density && f.Point() == point {
+			ig.jets = append(ig.jets, f)
 		}
 	}
-	idx := make([]int, d)
-	sum := 0.0
-	for {
-		w := 1.0
-		for i := range d {
-			c, r := (lo[i]+hi[i])/2, (hi[i]-lo[i])/2
-			values[t.sp.Coord(point, i)] = c + r*t.nodes[idx[i]]
-			w *= r * t.qw[idx[i]]
+	inputs = append(inputs, ig.jets...)
+	for _, in := range ig.inner {
+		inputs = append(inputs, place[in])
+	}
+	ig.outer = n.FreeSymbols()
+	inputs = append(inputs, ig.outer...)
+	// the body may not use every coordinate: inputs it does not read are harmless
+	p, err := ad.Compile([]*ad.Node{lp}, inputs)
+	if err != nil {
+		return nil, err
+	}
+	ig.machine = p.NewMachine()
+	ig.in = make([][]float64, len(inputs))
+	ig.out = [][]float64{nil}
+	t.programs[n] = ig
+	return ig, nil
+}
+
+// directIntegrals returns the integral nodes directly inside e.
+func directIntegrals(e *ad.Node) []*ad.Node {
+	var out []*ad.Node
+	seen := map[*ad.Node]bool{}
+	var walk func(n *ad.Node)
+	walk = func(n *ad.Node) {
+		if seen[n] || !n.HasIntegral() {
+			return
 		}
-		t.setJets(body, point, values)
-		ev := ad.Evaluator{Values: values, Integral: t.eval}
-		f, err := ev.Eval(body)
-		if err != nil {
+		seen[n] = true
+		if n.Kind() == ad.KIntegral {
+			out = append(out, n)
+			return
+		}
+		for _, a := range n.Args() {
+			walk(a)
+		}
+	}
+	walk(e)
+	return out
+}
+
+// eval integrates an integral node over its variable by the tensor-product
+// rule, evaluating the compiled integrand at all nodes in batch mode. It is
+// the Integral function of the evaluators of a check.
+func (t *testDensities) eval(n *ad.Node, outer *ad.Evaluator) (float64, error) {
+	return t.integrate(n, outer.Values, 0)
+}
+
+func (t *testDensities) integrate(n *ad.Node, values map[*ad.Node]float64, depth int) (float64, error) {
+	closed := len(n.FreeSymbols()) == 0
+	if closed {
+		if v, ok := t.closed[n]; ok {
+			return v, nil
+		}
+	}
+	ig, err := t.compile(n)
+	if err != nil {
+		return 0, err
+	}
+	r := 0
+	if depth > 0 && t.sp.Coords() == 2 || len(ig.inner) > 0 && t.sp.Coords() == 2 {
+		r = 1 // nested in two dimensions: the coarse rule at both levels
+	}
+	rl := t.rules[r]
+	size := rl.size()
+	for i := range ig.in {
+		if cap(ig.in[i]) < size {
+			ig.in[i] = make([]float64, size)
+		}
+		ig.in[i] = ig.in[i][:size]
+	}
+	if cap(ig.out[0]) < size {
+		ig.out[0] = make([]float64, size)
+	}
+	ig.out[0] = ig.out[0][:size]
+	d := t.sp.Coords()
+	// coordinates and quadrature weights of the tensor grid, node index
+	// k = k₁·n₂ + k₂ in two dimensions
+	weight := make([]float64, size)
+	for k := range size {
+		w, rest := 1.0, k
+		for i := d - 1; i >= 0; i-- {
+			ni := len(rl.nodes[i])
+			ki := rest % ni
+			rest /= ni
+			ig.in[ig.coords[i]][k] = rl.nodes[i][ki]
+			w *= rl.weights[i][ki]
+		}
+		weight[k] = w
+	}
+	// jets of q at the nodes: Σ_c w_c Π_i factor(c, i, αᵢ)
+	for j, jet := range ig.jets {
+		dst := ig.in[len(ig.coords)+j]
+		clear(dst)
+		alpha := jet.Alpha()
+		for c, wc := range t.weights {
+			f0 := t.factor(r, c, 0, int(alpha[0]))
+			if d == 1 {
+				for k := range size {
+					dst[k] += wc * f0[k]
+				}
+				continue
+			}
+			f1 := t.factor(r, c, 1, int(alpha[1]))
+			n1 := len(f1)
+			for k := range size {
+				dst[k] += wc * f0[k/n1] * f1[k%n1]
+			}
+		}
+	}
+	// the free symbols of the integral, constant over the nodes
+	base := len(ig.coords) + len(ig.jets) + len(ig.inner)
+	for j, s := range ig.outer {
+		v, ok := values[s]
+		if !ok {
+			return 0, fmt.Errorf("no value for %s", ad.String(s))
+		}
+		dst := ig.in[base+j]
+		for k := range dst {
+			dst[k] = v
+		}
+	}
+	// integrals inside: evaluated at each node, with this point's values
+	if len(ig.inner) > 0 {
+		if err := t.fillInner(ig, values, size, depth); err != nil {
 			return 0, err
 		}
-		sum += w * f
-		// next node of the tensor grid
-		i := 0
-		for ; i < d; i++ {
-			idx[i]++
-			if idx[i] < len(t.nodes) {
-				break
-			}
-			idx[i] = 0
-		}
-		if i == d {
-			break
-		}
+	}
+	ig.machine.EvalBatch(ig.in, ig.out, size)
+	sum := 0.0
+	for k, f := range ig.out[0] {
+		sum += weight[k] * f
+	}
+	if closed {
+		t.closed[n] = sum
 	}
 	return sum, nil
+}
+
+// fillInner evaluates the integrals directly inside ig's body at each
+// quadrature node, with the node's coordinates and jets of q added to the
+// values of the enclosing points.
+func (t *testDensities) fillInner(ig *integrand, values map[*ad.Node]float64, size, depth int) error {
+	if depth >= ad.MaxIntegralDepth {
+		return fmt.Errorf("integrals nested more than %d deep", ad.MaxIntegralDepth)
+	}
+	point := make(map[*ad.Node]float64, len(values)+8)
+	for k, v := range values {
+		point[k] = v
+	}
+	// jets at this point that only the inner integrals use
+	var extra []*ad.Node
+	for _, in := range ig.inner {
+		for _, f := range in.FreeSymbols() {
+			if f.Kind() == ad.KJet && f.Name() == t.sp.Density && f.Point() == ig.point &&
+				!slices.Contains(ig.jets, f) && !slices.Contains(extra, f) {
+				extra = append(extra, f)
+			}
+		}
+	}
+	z := make([]float64, len(ig.coords))
+	base := len(ig.coords) + len(ig.jets)
+	for k := range size {
+		for i, c := range ig.coords {
+			z[i] = ig.in[c][k]
+			point[t.sp.Coord(ig.point, i)] = z[i]
+		}
+		for j, jet := range ig.jets {
+			point[jet] = ig.in[len(ig.coords)+j][k]
+		}
+		for _, jet := range extra {
+			point[jet] = t.jet(jet.Alpha(), z)
+		}
+		for j, in := range ig.inner {
+			v, err := t.integrate(in, point, depth+1)
+			if err != nil {
+				return err
+			}
+			ig.in[base+j][k] = v
+		}
+	}
+	return nil
 }
