@@ -504,7 +504,7 @@ func (r *repl) load(arg string) {
 }
 
 // helpItem is one statement in :help, with worked examples that run in
-// order in a fresh session (a test runs them).
+// order in a fresh session (a test runs them, but for load's).
 type helpItem struct {
 	form, what string
 	examples   []string
@@ -524,7 +524,8 @@ var helpItems = []helpItem{
 		[]string{"check diff(V(x), x) == x^3 - x"}},
 	{"run TARGET from INIT using METHOD(k = v) for N steps [every K] [plot \"f.png\"]", "run the gradient flow",
 		[]string{"run rosen from (-1, 1) using euler(h = 0.001) for 20000 steps every 5000"}},
-	{"load \"FILE\"", "run another script in this session", nil},
+	{"load \"FILE\"", "run another script in this session (relative to the current directory here)",
+		[]string{`load "examples/tour.flow"`}},
 }
 
 func helpText() string {

@@ -191,6 +191,9 @@ func TestHelpExamplesRun(t *testing.T) {
 		if strings.HasPrefix(it.form, "run ") && !runs {
 			continue // tested once this build runs flows
 		}
+		if strings.HasPrefix(it.form, "load ") {
+			continue // its file is relative to where the REPL starts
+		}
 		if !strings.Contains(help, it.form) {
 			t.Errorf(":help lacks %s", it.form)
 		}
@@ -307,7 +310,15 @@ type ptySession struct {
 
 func startPTY(t *testing.T, args ...string) *ptySession {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], append([]string{"repl"}, args...)...)
+	s := startPTYCommand(t, append([]string{"repl"}, args...)...)
+	s.expect("flow> ")
+	return s
+}
+
+// startPTYCommand runs flowlang with args on a new pseudo-terminal.
+func startPTYCommand(t *testing.T, args ...string) *ptySession {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], args...)
 	cmd.Env = append(os.Environ(), replTestMainEnv+"=1", "HOME="+t.TempDir(), "TERM=xterm")
 	tty, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 40, Cols: 120})
 	if err != nil {
@@ -331,7 +342,6 @@ func startPTY(t *testing.T, args ...string) *ptySession {
 		cmd.Process.Kill()
 		tty.Close()
 	})
-	s.expect("flow> ")
 	return s
 }
 
@@ -483,6 +493,74 @@ func TestTerminalCtrlCStopsARun(t *testing.T) {
 	s.send(":quit\r")
 	if code := s.exit(); code != 0 {
 		t.Errorf("exit code %d after :quit, want 0", code)
+	}
+}
+
+func TestPipeInterruptEndsTheSession(t *testing.T) {
+	if !runsAvailable(t) {
+		t.Skip("run is not implemented in this build")
+	}
+	cmd := exec.Command(os.Args[0], "repl")
+	cmd.Env = append(os.Environ(), replTestMainEnv+"=1")
+	cmd.Stdin = strings.NewReader(longRun + "show 1\n")
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Second) // into the run
+	start := time.Now()
+	cmd.Process.Signal(os.Interrupt)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != exitError {
+			t.Errorf("exit %v after an interrupt, want code %d", err, exitError)
+		}
+	case <-time.After(ptyTimeout):
+		cmd.Process.Kill()
+		t.Fatal("the piped session did not stop after an interrupt")
+	}
+	t.Logf("stopped %v after the interrupt", time.Since(start))
+	if !strings.Contains(errb.String(), "flowlang: interrupted") || strings.Contains(out.String(), "1 = 1") {
+		t.Errorf("stdout %q, stderr %q", out.String(), errb.String())
+	}
+	if strings.Contains(errb.String(), "steps/s") {
+		t.Error("a progress bar was drawn on a pipe")
+	}
+}
+
+// TestProgressOnTerminalOnly runs a long script on a terminal: the bar
+// shows after a second, and not with --json.
+func TestProgressOnTerminalOnly(t *testing.T) {
+	if !runsAvailable(t) {
+		t.Skip("run is not implemented in this build")
+	}
+	file := filepath.Join(t.TempDir(), "long.flow")
+	if err := os.WriteFile(file, []byte(longRun), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, json := range []bool{false, true} {
+		args := []string{"run", file}
+		if json {
+			args = []string{"run", "--json", file}
+		}
+		s := startPTYCommand(t, args...)
+		if json {
+			time.Sleep(progressDelay + 500*time.Millisecond)
+		} else {
+			s.expect("steps/s")
+		}
+		s.send("\x03")
+		if code := s.exit(); code != exitError {
+			t.Errorf("%v: exit %d after Ctrl-C, want %d", args, code, exitError)
+		}
+		out := s.since()
+		if json && (strings.Contains(out, "steps/s") || strings.Contains(out, "%")) {
+			t.Errorf("a progress bar with --json:\n%s", out)
+		}
 	}
 }
 
