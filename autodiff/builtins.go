@@ -51,9 +51,16 @@ func Sigmoid(x float64) float64 {
 // Softplus is log(1 + e^x), computed without overflow.
 func Softplus(x float64) float64 { return math.Max(x, 0) + math.Log1p(math.Exp(-math.Abs(x))) }
 
-// Logcosh is log(cosh x), computed without overflow.
+// Logcosh is log(cosh x), computed without overflow and to full relative
+// precision: log1p(2 sinh²(x/2)) for |x| < 1 (cosh x − 1 = 2 sinh²(x/2)
+// has no cancellation, so log cosh x ≈ x²/2 near 0 is accurate), and
+// |x| + log1p(e^{−2|x|}) − log 2 beyond, where cosh could overflow.
 func Logcosh(x float64) float64 {
 	a := math.Abs(x)
+	if a < 1 {
+		s := math.Sinh(a / 2)
+		return math.Log1p(2 * s * s)
+	}
 	return a + math.Log1p(math.Exp(-2*a)) - math.Ln2
 }
 
