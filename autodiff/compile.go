@@ -10,24 +10,31 @@ import (
 // Op is a tape instruction's operation.
 type Op uint8
 
-// The operations. k0, k1, k2 are the instruction's immediates.
+// The operations. K0…K3 are the instruction's immediates; a, b, … are the
+// values of the slots A, B, …. Sums fuse the products that are their terms
+// (k·a·b, with b the constant-1 slot for a plain term k·a), so that one
+// dispatch does what would otherwise take several: the tape interpreter's
+// cost is mostly the dispatch.
 const (
 	opCopy  Op = iota // d = a
 	opAdd             // d = a + b
 	opSub             // d = a - b
 	opMul             // d = a * b
 	opDiv             // d = a / b
-	opLin1            // d = k0 + k1·a
-	opLin2            // d = k0 + k1·a + k2·b
-	opLinN            // d = k0 + Σ linK[j]·r[linR[j]], j in [a, a+b)
-	opMulN            // d = Π r[linR[j]], j in [a, a+b)
+	opLin1            // d = K0 + K1·a
+	opLin2            // d = K0 + K1·a + K2·b
 	opSq              // d = a²
+	opMulK            // d = K0 + K1·a·b
+	opSum2            // d = K0 + K1·a·b + K2·c·d'   (C, D)
+	opSum3            // d = K0 + K1·a·b + K2·c·d' + K3·e·f   (C, D, E, F)
+	opSumN            // d = K0 + Σ sumK[j]·r[sumA[j]]·r[sumB[j]], j in [A, A+B)
+	opMulN            // d = Π r[mulR[j]], j in [A, A+B)
 	opCube            // d = a³
 	opRecip           // d = 1/a
 	opSqrt            // d = √a
 	opRSqrt           // d = 1/√a
-	opPowI            // d = a^k0, k0 an integer
-	opPowK            // d = a^k0
+	opPowI            // d = a^K0, K0 an integer
+	opPowK            // d = a^K0
 	opPow             // d = a^b
 	opMin             // d = min(a, b)
 	opMax             // d = max(a, b)
@@ -49,7 +56,9 @@ const (
 	opAbs
 	opSign
 	opStep
-	opXMulExpK // d = a·exp(k0·b), the Gaussian-weight pattern x·exp(-x²/2)
+	opExpMul // d = K1·a·exp(K2 + K0·b·c): x·exp(−x²/2) and exp(k·u) in one step
+	opPoly   // d = Σ polyK[B+j]·a^(C−1−j), j in [0, C), by Horner's rule
+	numOps
 )
 
 var callOps = map[string]Op{
@@ -59,16 +68,17 @@ var callOps = map[string]Op{
 	"abs": opAbs, "sign": opSign, "step": opStep, "min": opMin, "max": opMax,
 }
 
-// Instr is one tape instruction.
+// Instr is one tape instruction: Dst receives Op applied to the slots A…F
+// and the immediates K0…K3 (see the Op constants for which are used).
 type Instr struct {
-	Op         Op
-	Dst, A, B  int32
-	K0, K1, K2 float64
+	Op                    Op
+	Dst, A, B, C, D, E, F int32
+	K0, K1, K2, K3        float64
 }
 
 // Program is a compiled set of expressions: one tape that computes all
 // outputs together, sharing every common subexpression (each DAG node gets
-// one slot) and folding every constant subexpression at compile time.
+// at most one slot) and folding every constant subexpression at compile time.
 //
 // Slots 0..len(Inputs)-1 hold the inputs, then come the constants, then the
 // temporaries, which are reused once dead so that batch mode stays in cache.
@@ -78,12 +88,16 @@ type Program struct {
 
 	code       []Instr
 	nodes      []*Node // the node each instruction computes (nil for internal steps)
-	linR       []int32
-	linK       []float64
+	sumA, sumB []int32 // opSumN terms: slots of the two factors
+	sumK       []float64
+	mulR       []int32   // opMulN factors
+	polyK      []float64 // opPoly coefficients, highest degree first
 	nslots     int
 	consts     []float64 // values of the constant slots
 	constSlots []int32   // the constant slots
-	out        []int32   // slot of each output
+	out        []int32   // slot of each output: outBase, outBase+1, …
+	outBase    int32     // the first output slot
+	one        int32     // the constant slot holding 1
 }
 
 // Len returns the number of instructions.
@@ -109,6 +123,20 @@ type compiler struct {
 	free     []int32 // dead temporaries
 	lastUse  map[*Node]int
 	isOutput map[*Node]bool
+	one      int32 // the slot holding 1, the missing factor of a plain term
+
+	// fusion: nodes without an instruction of their own
+	inlined  map[*Node]bool  // products computed inside the sums that use them
+	poly     map[*Node]*Node // sums of powers of one base, emitted as opPoly: the base
+	outSlot  map[*Node]int32 // the output slot an output node is computed into
+	absorbed map[*Node]bool  // exp arguments and exps computed by an opExpMul
+	expMul   map[*Node]bool  // products and exps emitted as opExpMul
+}
+
+// term is one summand k·a·b of a fused sum; b is nil for k·a.
+type term struct {
+	k    float64
+	a, b *Node
 }
 
 func (c *compiler) compile() (*Program, error) {
@@ -124,6 +152,11 @@ func (c *compiler) compile() (*Program, error) {
 	}
 	p.nslots = len(p.Inputs)
 	c.constIx = make(map[uint64]int32)
+	c.one = c.constSlot(1)
+	p.one = c.one
+	// the outputs get consecutive slots, so that Eval copies them out at once
+	p.outBase = int32(p.nslots)
+	p.nslots += len(p.Outputs)
 
 	// nodes to compute, children first; constants fold to slots
 	var order []*Node
@@ -144,39 +177,200 @@ func (c *compiler) compile() (*Program, error) {
 			return nil, fmt.Errorf("no value for %s", String(n))
 		}
 	}
-	// liveness: the last instruction that reads each node
-	c.lastUse = make(map[*Node]int)
 	c.isOutput = make(map[*Node]bool)
-	for i, n := range order {
-		for _, a := range n.args {
-			c.lastUse[a] = i
+	c.outSlot = make(map[*Node]int32)
+	for i, o := range p.Outputs {
+		c.isOutput[o] = true
+		if _, dup := c.outSlot[o]; !dup && !c.has(o) && !o.IsConstant() {
+			c.outSlot[o] = p.outBase + int32(i)
 		}
 	}
-	for _, o := range p.Outputs {
-		c.isOutput[o] = true
+	if err := c.plan(order); err != nil {
+		return nil, err
+	}
+	// liveness: the last instruction that reads each slot's node
+	c.lastUse = make(map[*Node]int)
+	for i, n := range order {
+		if c.fused(n) {
+			continue
+		}
+		c.reads(n, func(a *Node) { c.lastUse[a] = i })
 	}
 	for i, n := range order {
-		if _, done := c.slot[n]; done {
-			continue // an input
+		if _, done := c.slot[n]; done || c.fused(n) {
+			continue // an input, or computed inside another instruction
 		}
 		if err := c.emit(n); err != nil {
 			return nil, err
 		}
-		for _, a := range n.args {
+		c.reads(n, func(a *Node) {
 			if c.lastUse[a] == i {
 				c.release(a)
 			}
-		}
+		})
 	}
+	// outputs not computed in place (inputs, constants, repeats) are copied
 	p.out = make([]int32, len(p.Outputs))
 	for i, o := range p.Outputs {
+		p.out[i] = p.outBase + int32(i)
+		if c.outSlot[o] == p.out[i] {
+			continue
+		}
 		s, err := c.operand(o)
 		if err != nil {
 			return nil, err
 		}
-		p.out[i] = s
+		c.add(Instr{Op: opCopy, Dst: p.out[i], A: s}, o)
 	}
 	return p, nil
+}
+
+// fused reports whether n has no instruction of its own.
+func (c *compiler) fused(n *Node) bool { return c.inlined[n] || c.absorbed[n] }
+
+// reads calls f for each node whose slot n's instruction reads, looking
+// through the fused nodes n computes itself.
+func (c *compiler) reads(n *Node, f func(*Node)) {
+	for _, a := range n.args {
+		switch {
+		case a.IsConstant():
+		case c.fused(a):
+			c.reads(a, f)
+		default:
+			f(a)
+		}
+	}
+}
+
+// plan decides which nodes are fused into their users:
+//   - exp(c + k·u) whose argument is used only there computes its argument
+//     itself, and a product a·exp(…) that is the exp's only user computes
+//     the exp (opExpMul);
+//   - a product that is at most two factors (a, a·b or a²) and is used only
+//     as a term of sums is computed inside each of them, at the cost of one
+//     multiplication per use instead of an instruction and a slot.
+func (c *compiler) plan(order []*Node) error {
+	c.inlined = make(map[*Node]bool)
+	c.absorbed = make(map[*Node]bool)
+	c.expMul = make(map[*Node]bool)
+	users := make(map[*Node][]*Node)
+	for _, n := range order {
+		for _, a := range n.args {
+			if !a.IsConstant() {
+				users[a] = append(users[a], n)
+			}
+		}
+	}
+	only := func(a, user *Node) bool {
+		u := users[a]
+		return !c.isOutput[a] && len(u) == 1 && u[0] == user
+	}
+	for _, n := range order {
+		if n.kind != KCall || n.name != "exp" {
+			continue
+		}
+		if u := n.args[0]; u.kind == KSum && len(u.args) == 1 && only(u, n) {
+			c.absorbed[u] = true
+			c.expMul[n] = true
+		}
+		us := users[n]
+		if len(us) != 1 || !only(n, us[0]) || us[0].kind != KProduct || c.expMul[us[0]] {
+			continue
+		}
+		t, ok, err := c.termOf(us[0])
+		if err != nil {
+			return err
+		}
+		if ok && (t.a == n || t.b == n) && t.a != t.b {
+			c.absorbed[n] = true
+			c.expMul[us[0]] = true
+		}
+	}
+	c.poly = make(map[*Node]*Node)
+	for _, n := range order {
+		if n.kind == KSum && !c.absorbed[n] {
+			if a := polyBase(n); a != nil {
+				c.poly[n] = a
+			}
+		}
+	}
+	for _, n := range order {
+		if n.kind != KProduct || c.isOutput[n] || c.expMul[n] {
+			continue
+		}
+		_, isTerm, err := c.termOf(n)
+		if err != nil {
+			return err
+		}
+		all := len(users[n]) > 0
+		for _, u := range users[n] {
+			all = all && u.kind == KSum && (isTerm || c.poly[u] != nil)
+		}
+		c.inlined[n] = all
+	}
+	return nil
+}
+
+// maxPolyDegree bounds the degree of the sums emitted as opPoly.
+const maxPolyDegree = 8
+
+// polyBase returns a when every non-constant term of the sum s is a power
+// a^k with integer 1 ≤ k ≤ maxPolyDegree of one base a, and there are at
+// least two such terms (x³ − x, x⁴/4 − x²/2); otherwise nil.
+func polyBase(s *Node) *Node {
+	var base *Node
+	count := 0
+	for _, t := range s.args {
+		if t.IsConstant() {
+			continue
+		}
+		b := t
+		if t.kind == KProduct && len(t.args) == 1 {
+			k, ok := t.coefs[0].IsInt()
+			if !ok || k < 2 || k > maxPolyDegree {
+				return nil
+			}
+			b = t.args[0]
+		}
+		if base != nil && b != base {
+			return nil
+		}
+		base = b
+		count++
+	}
+	if count < 2 {
+		return nil
+	}
+	return base
+}
+
+// termOf splits a product into k·a·b (b nil for k·a) when it has at most two
+// non-constant factors with exponent 1, or one squared; k is the value of
+// its constant factors.
+func (c *compiler) termOf(n *Node) (t term, ok bool, err error) {
+	t.k = 1
+	for i, f := range n.args {
+		e := n.coefs[i]
+		if f.IsConstant() {
+			v, err := Eval(PowNum(f, e), nil)
+			if err != nil {
+				return t, false, err
+			}
+			t.k *= v
+			continue
+		}
+		switch {
+		case e.IsOne() && t.a == nil:
+			t.a = f
+		case e.IsOne() && t.b == nil:
+			t.b = f
+		case e.Cmp(Int(2)) == 0 && t.a == nil:
+			t.a, t.b = f, f
+		default:
+			return t, false, nil
+		}
+	}
+	return t, t.a != nil, nil
 }
 
 func (c *compiler) has(n *Node) bool { _, ok := c.slot[n]; return ok }
@@ -232,13 +426,24 @@ func (c *compiler) operand(n *Node) (int32, error) {
 	return 0, fmt.Errorf("autodiff: %s used before it is computed", String(n))
 }
 
+// factorSlot is operand for the second factor of a term: the one slot for nil.
+func (c *compiler) factorSlot(n *Node) (int32, error) {
+	if n == nil {
+		return c.one, nil
+	}
+	return c.operand(n)
+}
+
 func (c *compiler) add(in Instr, n *Node) {
 	c.p.code = append(c.p.code, in)
 	c.p.nodes = append(c.p.nodes, n)
 }
 
 func (c *compiler) emit(n *Node) error {
-	dst := c.newTemp()
+	dst, ok := c.outSlot[n]
+	if !ok {
+		dst = c.newTemp()
+	}
 	if err := c.emitInto(n, dst); err != nil {
 		return err
 	}
@@ -247,12 +452,14 @@ func (c *compiler) emit(n *Node) error {
 }
 
 func (c *compiler) emitInto(n *Node, dst int32) error {
-	switch n.kind {
-	case KSum:
+	switch {
+	case c.expMul[n]:
+		return c.emitExpMul(n, dst)
+	case n.kind == KSum:
 		return c.emitSum(n, dst)
-	case KProduct:
+	case n.kind == KProduct:
 		return c.emitProduct(n, dst)
-	case KPower:
+	case n.kind == KPower:
 		a, err := c.operand(n.args[0])
 		if err != nil {
 			return err
@@ -262,7 +469,7 @@ func (c *compiler) emitInto(n *Node, dst int32) error {
 			return err
 		}
 		c.add(Instr{Op: opPow, Dst: dst, A: a, B: b}, n)
-	case KCall:
+	case n.kind == KCall:
 		op := callOps[n.name]
 		a, err := c.operand(n.args[0])
 		if err != nil {
@@ -281,53 +488,213 @@ func (c *compiler) emitInto(n *Node, dst int32) error {
 	return nil
 }
 
-func (c *compiler) emitSum(n *Node, dst int32) error {
-	// terms that are constant fold into the constant term
+// sumTerms returns a sum's constant (with its constant terms folded in) and
+// its other terms, with the products planned for inlining split into their
+// factors.
+func (c *compiler) sumTerms(n *Node) (float64, []term, error) {
 	k0 := n.num.Float64()
-	var rs []int32
-	var ks []float64
+	ts := make([]term, 0, len(n.args))
 	for i, t := range n.args {
+		k := n.coefs[i].Float64()
+		switch {
+		case t.IsConstant():
+			v, err := Eval(t, nil)
+			if err != nil {
+				return 0, nil, err
+			}
+			k0 += k * v
+		case c.inlined[t]:
+			tt, _, err := c.termOf(t)
+			if err != nil {
+				return 0, nil, err
+			}
+			tt.k *= k
+			ts = append(ts, tt)
+		default:
+			ts = append(ts, term{k, t, nil})
+		}
+	}
+	return k0, ts, nil
+}
+
+func (c *compiler) emitSum(n *Node, dst int32) error {
+	if a := c.poly[n]; a != nil {
+		return c.emitPoly(n, a, dst)
+	}
+	k0, ts, err := c.sumTerms(n)
+	if err != nil {
+		return err
+	}
+	type slots struct{ a, b int32 }
+	ss := make([]slots, len(ts))
+	plain := true
+	for i, t := range ts {
+		if ss[i].a, err = c.operand(t.a); err != nil {
+			return err
+		}
+		if ss[i].b, err = c.factorSlot(t.b); err != nil {
+			return err
+		}
+		plain = plain && t.b == nil
+	}
+	in := Instr{Dst: dst, K0: k0}
+	switch {
+	case len(ts) == 0:
+		in.Op, in.A = opCopy, c.constSlot(k0)
+	case len(ts) == 1 && plain:
+		in.Op, in.A, in.K1 = opLin1, ss[0].a, ts[0].k
+	case len(ts) == 1 && k0 == 0 && ts[0].k == 1 && ss[0].a == ss[0].b:
+		in.Op, in.A = opSq, ss[0].a
+	case len(ts) == 1 && k0 == 0 && ts[0].k == 1:
+		in.Op, in.A, in.B = opMul, ss[0].a, ss[0].b
+	case len(ts) == 1:
+		in.Op, in.A, in.B, in.K1 = opMulK, ss[0].a, ss[0].b, ts[0].k
+	case len(ts) == 2 && plain && k0 == 0 && ts[0].k == 1 && ts[1].k == 1:
+		in.Op, in.A, in.B = opAdd, ss[0].a, ss[1].a
+	case len(ts) == 2 && plain && k0 == 0 && ts[0].k == 1 && ts[1].k == -1:
+		in.Op, in.A, in.B = opSub, ss[0].a, ss[1].a
+	case len(ts) == 2 && plain && k0 == 0 && ts[0].k == -1 && ts[1].k == 1:
+		in.Op, in.A, in.B = opSub, ss[1].a, ss[0].a
+	case len(ts) == 2 && plain:
+		in.Op, in.A, in.B, in.K1, in.K2 = opLin2, ss[0].a, ss[1].a, ts[0].k, ts[1].k
+	case len(ts) == 2:
+		in.Op = opSum2
+		in.A, in.B, in.K1 = ss[0].a, ss[0].b, ts[0].k
+		in.C, in.D, in.K2 = ss[1].a, ss[1].b, ts[1].k
+	case len(ts) == 3:
+		in.Op = opSum3
+		in.A, in.B, in.K1 = ss[0].a, ss[0].b, ts[0].k
+		in.C, in.D, in.K2 = ss[1].a, ss[1].b, ts[1].k
+		in.E, in.F, in.K3 = ss[2].a, ss[2].b, ts[2].k
+	default:
+		in.Op, in.A, in.B = opSumN, int32(len(c.p.sumA)), int32(len(ts))
+		for i, t := range ts {
+			c.p.sumA = append(c.p.sumA, ss[i].a)
+			c.p.sumB = append(c.p.sumB, ss[i].b)
+			c.p.sumK = append(c.p.sumK, t.k)
+		}
+	}
+	c.add(in, n)
+	return nil
+}
+
+// emitPoly emits a sum of powers of a as a polynomial in a.
+func (c *compiler) emitPoly(n, a *Node, dst int32) error {
+	var coef [maxPolyDegree + 1]float64
+	deg := 0
+	coef[0] = n.num.Float64()
+	for i, t := range n.args {
+		k := n.coefs[i].Float64()
 		if t.IsConstant() {
 			v, err := Eval(t, nil)
 			if err != nil {
 				return err
 			}
-			k0 += n.coefs[i].Float64() * v
+			coef[0] += k * v
 			continue
 		}
-		s, err := c.operand(t)
-		if err != nil {
-			return err
+		e := 1
+		if t != a {
+			e64, _ := t.coefs[0].IsInt()
+			e = int(e64)
 		}
-		rs = append(rs, s)
-		ks = append(ks, n.coefs[i].Float64())
+		coef[e] += k
+		deg = max(deg, e)
 	}
-	switch {
-	case len(rs) == 1 && k0 == 0 && ks[0] == 1:
-		c.add(Instr{Op: opCopy, Dst: dst, A: rs[0]}, n)
-	case len(rs) == 1:
-		c.add(Instr{Op: opLin1, Dst: dst, A: rs[0], K0: k0, K1: ks[0]}, n)
-	case len(rs) == 2 && k0 == 0 && ks[0] == 1 && ks[1] == 1:
-		c.add(Instr{Op: opAdd, Dst: dst, A: rs[0], B: rs[1]}, n)
-	case len(rs) == 2 && k0 == 0 && ks[0] == 1 && ks[1] == -1:
-		c.add(Instr{Op: opSub, Dst: dst, A: rs[0], B: rs[1]}, n)
-	case len(rs) == 2 && k0 == 0 && ks[0] == -1 && ks[1] == 1:
-		c.add(Instr{Op: opSub, Dst: dst, A: rs[1], B: rs[0]}, n)
-	case len(rs) == 2:
-		c.add(Instr{Op: opLin2, Dst: dst, A: rs[0], B: rs[1], K0: k0, K1: ks[0], K2: ks[1]}, n)
-	default:
-		start := int32(len(c.p.linR))
-		c.p.linR = append(c.p.linR, rs...)
-		c.p.linK = append(c.p.linK, ks...)
-		c.add(Instr{Op: opLinN, Dst: dst, A: start, B: int32(len(rs)), K0: k0}, n)
+	s, err := c.operand(a)
+	if err != nil {
+		return err
 	}
+	start := int32(len(c.p.polyK))
+	for j := deg; j >= 0; j-- {
+		c.p.polyK = append(c.p.polyK, coef[j])
+	}
+	c.add(Instr{Op: opPoly, Dst: dst, A: s, B: start, C: int32(deg + 1)}, n)
 	return nil
 }
 
-// emitProduct computes Π bᵢ^eᵢ as (numerator factors)/(denominator factors),
-// with squares, cubes, square roots and reciprocals as single instructions
-// and a lone factor computed straight into dst.
+// emitExpMul emits a product k·a·exp(c + k'·u) or an exp(c + k'·u) as one
+// opExpMul, computing the exp's argument inside when it was absorbed.
+func (c *compiler) emitExpMul(n *Node, dst int32) error {
+	in := Instr{Op: opExpMul, Dst: dst, A: c.one, K1: 1}
+	x := n // the exp
+	if n.kind == KProduct {
+		t, _, err := c.termOf(n)
+		if err != nil {
+			return err
+		}
+		if t.b != nil && c.absorbed[t.b] {
+			t.a, t.b = t.b, t.a
+		}
+		x = t.a // the absorbed exp
+		in.K1 = t.k
+		if t.b != nil {
+			if in.A, err = c.operand(t.b); err != nil {
+				return err
+			}
+		}
+	}
+	u := x.args[0]
+	in.K0 = 1
+	var err error
+	if !c.absorbed[u] {
+		if in.B, err = c.operand(u); err != nil {
+			return err
+		}
+		in.C = c.one
+		c.add(in, n)
+		return nil
+	}
+	k0, ts, err := c.sumTerms(u)
+	if err != nil {
+		return err
+	}
+	if len(ts) != 1 {
+		return fmt.Errorf("autodiff: bad fused exp %s", String(x))
+	}
+	in.K2, in.K0 = k0, ts[0].k
+	if in.B, err = c.operand(ts[0].a); err != nil {
+		return err
+	}
+	if in.C, err = c.factorSlot(ts[0].b); err != nil {
+		return err
+	}
+	c.add(in, n)
+	return nil
+}
+
+// emitProduct computes Π bᵢ^eᵢ: a product of at most two factors as one
+// multiplication (with its constant), otherwise as (numerator
+// factors)/(denominator factors), with squares, cubes, square roots and
+// reciprocals as single instructions and a lone factor computed straight
+// into dst.
 func (c *compiler) emitProduct(n *Node, dst int32) error {
+	if t, ok, err := c.termOf(n); err != nil {
+		return err
+	} else if ok {
+		as, err := c.operand(t.a)
+		if err != nil {
+			return err
+		}
+		in := Instr{Dst: dst, A: as, K1: t.k}
+		switch {
+		case t.b == nil:
+			in.Op = opLin1
+		case t.k == 1 && t.a == t.b:
+			in.Op = opSq
+		case t.k == 1:
+			in.Op = opMul
+		default:
+			in.Op = opMulK
+		}
+		if t.b != nil {
+			if in.B, err = c.operand(t.b); err != nil {
+				return err
+			}
+		}
+		c.add(in, n)
+		return nil
+	}
 	type part struct {
 		slot  int32
 		instr int // index of the instruction that computed a temporary, or -1
@@ -407,9 +774,9 @@ func (c *compiler) emitProduct(n *Node, dst int32) error {
 		case 2:
 			c.add(Instr{Op: opMul, Dst: into, A: ps[0].slot, B: ps[1].slot}, nil)
 		default:
-			start := int32(len(c.p.linR))
+			start := int32(len(c.p.mulR))
 			for _, pt := range ps {
-				c.p.linR = append(c.p.linR, pt.slot)
+				c.p.mulR = append(c.p.mulR, pt.slot)
 			}
 			c.add(Instr{Op: opMulN, Dst: into, A: start, B: int32(len(ps))}, nil)
 		}

@@ -13,14 +13,32 @@ const BlockSize = 256
 // goroutine; running allocates nothing.
 type Machine struct {
 	p     *Program
-	regs  []float64   // scalar mode
+	regs  []float64   // scalar mode: one register per slot
+	fixed *fixedRegs  // regs as a fixed-size array, when the program fits one
 	block [][]float64 // batch mode: one block per slot
 	pool  []float64   // backing store of the temporary blocks
 }
 
+// fixedRegs is the register file of programs with at most fixedSlots
+// slots. Indexing it with a slot masked by fixedMask needs no bounds check
+// (the compiler proves the index in range), which saves about a fifth of
+// the time of a sum instruction.
+type fixedRegs [fixedSlots]float64
+
+const (
+	fixedSlots = 1 << 16
+	fixedMask  = fixedSlots - 1
+)
+
 // NewMachine returns a machine for p with its constants loaded.
 func (p *Program) NewMachine() *Machine {
-	m := &Machine{p: p, regs: make([]float64, p.nslots)}
+	m := &Machine{p: p}
+	if p.nslots <= fixedSlots {
+		m.fixed = new(fixedRegs)
+		m.regs = m.fixed[:p.nslots]
+	} else {
+		m.regs = make([]float64, p.nslots)
+	}
 	for i, s := range p.constSlots {
 		m.regs[s] = p.consts[i]
 	}
@@ -32,90 +50,179 @@ func (m *Machine) Program() *Program { return m.p }
 
 // Eval computes the outputs at the point in (one value per input) into out.
 func (m *Machine) Eval(in, out []float64) {
-	copy(m.regs, in[:len(m.p.Inputs)])
-	m.run()
-	r := m.regs
-	for i, s := range m.p.out {
-		out[i] = r[s]
-	}
+	m.load(in)
+	m.exec(m.p.code)
+	p := m.p
+	copy(out[:len(p.out)], m.regs[p.outBase:int(p.outBase)+len(p.out)])
 }
 
 // Eval1 computes the first output at in.
 func (m *Machine) Eval1(in []float64) float64 {
-	copy(m.regs, in[:len(m.p.Inputs)])
-	m.run()
-	return m.regs[m.p.out[0]]
+	m.load(in)
+	m.exec(m.p.code)
+	return m.regs[m.p.outBase]
 }
 
-func (m *Machine) run() { m.exec(m.p.code) }
+// load copies the inputs into their slots.
+func (m *Machine) load(in []float64) {
+	n := len(m.p.Inputs)
+	if n > 8 {
+		copy(m.regs[:n], in[:n])
+		return
+	}
+	r := m.regs[:n]
+	for i := range r {
+		r[i] = in[i]
+	}
+}
 
+// exec runs code in scalar mode.
+//
+// The arithmetic operations are tested for in turn, most frequent first,
+// rather than dispatched through a switch's jump table: a conditional
+// branch is predicted from the history of recent outcomes, so the pattern
+// of operations a tape repeats (a sum, then a product, then a sum, …) is
+// learned, while an indirect jump whose target changes at every
+// instruction is often mispredicted. On the machines this was tuned on,
+// alternating two operations through a jump table cost about three times
+// as much per instruction as through these tests. The elementary
+// functions, which cost more than a misprediction anyway, go through
+// scalarOp.
+//
+// execFixed and execSlice are the same loop over the two kinds of register
+// file; keep them in step.
 func (m *Machine) exec(code []Instr) {
-	r := m.regs
+	if m.fixed != nil {
+		m.execFixed(code)
+	} else {
+		m.execSlice(code)
+	}
+}
+
+func (m *Machine) execFixed(code []Instr) {
+	r := m.fixed
+	const k = fixedMask
 	for i := range code {
 		in := &code[i]
-		switch in.Op {
-		case opCopy:
-			r[in.Dst] = r[in.A]
-		case opAdd:
-			r[in.Dst] = r[in.A] + r[in.B]
-		case opSub:
-			r[in.Dst] = r[in.A] - r[in.B]
-		case opMul:
-			r[in.Dst] = r[in.A] * r[in.B]
-		case opDiv:
-			r[in.Dst] = r[in.A] / r[in.B]
-		case opLin1:
-			r[in.Dst] = in.K0 + in.K1*r[in.A]
-		case opLin2:
-			r[in.Dst] = in.K0 + in.K1*r[in.A] + in.K2*r[in.B]
-		case opLinN:
-			s := in.K0
-			rs := m.p.linR[in.A : in.A+in.B]
-			ks := m.p.linK[in.A : in.A+in.B]
-			ks = ks[:len(rs)]
-			for j, k := range rs {
-				s += ks[j] * r[k]
-			}
-			r[in.Dst] = s
-		case opMulN:
-			s := 1.0
-			for _, k := range m.p.linR[in.A : in.A+in.B] {
-				s *= r[k]
-			}
-			r[in.Dst] = s
-		case opSq:
-			a := r[in.A]
-			r[in.Dst] = a * a
-		case opCube:
-			a := r[in.A]
-			r[in.Dst] = a * a * a
-		case opRecip:
-			r[in.Dst] = 1 / r[in.A]
-		case opSqrt:
-			r[in.Dst] = math.Sqrt(r[in.A])
-		case opRSqrt:
-			r[in.Dst] = 1 / math.Sqrt(r[in.A])
-		case opPowI:
-			r[in.Dst] = powInt(r[in.A], int64(in.K0))
-		case opPowK:
-			r[in.Dst] = math.Pow(r[in.A], in.K0)
-		case opPow:
-			r[in.Dst] = math.Pow(r[in.A], r[in.B])
-		case opExp:
-			r[in.Dst] = math.Exp(r[in.A])
-		case opLog:
-			r[in.Dst] = math.Log(r[in.A])
-		case opXMulExpK:
-			r[in.Dst] = r[in.A] * math.Exp(in.K0*r[in.B])
+		switch op := in.Op; {
+		case op == opSum2:
+			r[in.Dst&k] = in.K0 + in.K1*r[in.A&k]*r[in.B&k] + in.K2*r[in.C&k]*r[in.D&k]
+		case op == opSum3:
+			r[in.Dst&k] = in.K0 + in.K1*r[in.A&k]*r[in.B&k] + in.K2*r[in.C&k]*r[in.D&k] + in.K3*r[in.E&k]*r[in.F&k]
+		case op == opLin1:
+			r[in.Dst&k] = in.K0 + in.K1*r[in.A&k]
+		case op == opMulK:
+			r[in.Dst&k] = in.K0 + in.K1*r[in.A&k]*r[in.B&k]
+		case op == opMul:
+			r[in.Dst&k] = r[in.A&k] * r[in.B&k]
+		case op == opSq:
+			a := r[in.A&k]
+			r[in.Dst&k] = a * a
+		case op == opLin2:
+			r[in.Dst&k] = in.K0 + in.K1*r[in.A&k] + in.K2*r[in.B&k]
+		case op == opAdd:
+			r[in.Dst&k] = r[in.A&k] + r[in.B&k]
+		case op == opSub:
+			r[in.Dst&k] = r[in.A&k] - r[in.B&k]
+		case op == opExpMul:
+			r[in.Dst&k] = in.K1 * r[in.A&k] * math.Exp(in.K2+in.K0*r[in.B&k]*r[in.C&k])
 		default:
-			r[in.Dst] = scalarOp(in.Op, r[in.A], r[in.B])
+			m.execOther(in, r[:])
 		}
 	}
 }
 
-// scalarOp evaluates the less common operations.
-func scalarOp(op Op, a, b float64) float64 {
-	switch op {
+func (m *Machine) execSlice(code []Instr) {
+	r := m.regs
+	for i := range code {
+		in := &code[i]
+		switch op := in.Op; {
+		case op == opSum2:
+			r[in.Dst] = in.K0 + in.K1*r[in.A]*r[in.B] + in.K2*r[in.C]*r[in.D]
+		case op == opSum3:
+			r[in.Dst] = in.K0 + in.K1*r[in.A]*r[in.B] + in.K2*r[in.C]*r[in.D] + in.K3*r[in.E]*r[in.F]
+		case op == opLin1:
+			r[in.Dst] = in.K0 + in.K1*r[in.A]
+		case op == opMulK:
+			r[in.Dst] = in.K0 + in.K1*r[in.A]*r[in.B]
+		case op == opMul:
+			r[in.Dst] = r[in.A] * r[in.B]
+		case op == opSq:
+			a := r[in.A]
+			r[in.Dst] = a * a
+		case op == opLin2:
+			r[in.Dst] = in.K0 + in.K1*r[in.A] + in.K2*r[in.B]
+		case op == opAdd:
+			r[in.Dst] = r[in.A] + r[in.B]
+		case op == opSub:
+			r[in.Dst] = r[in.A] - r[in.B]
+		case op == opExpMul:
+			r[in.Dst] = in.K1 * r[in.A] * math.Exp(in.K2+in.K0*r[in.B]*r[in.C])
+		default:
+			m.execOther(in, r)
+		}
+	}
+}
+
+// execOther runs the operations exec does not inline: those reading the
+// program's side tables, and (through scalarOp) the elementary functions.
+func (m *Machine) execOther(in *Instr, r []float64) {
+	p := m.p
+	switch in.Op {
+	case opSumN:
+		as := p.sumA[in.A : in.A+in.B]
+		bs := p.sumB[in.A : in.A+in.B]
+		ks := p.sumK[in.A : in.A+in.B]
+		bs, ks = bs[:len(as)], ks[:len(as)]
+		s := in.K0
+		for j, a := range as {
+			s += ks[j] * r[a] * r[bs[j]]
+		}
+		r[in.Dst] = s
+	case opPoly:
+		x := r[in.A]
+		ks := p.polyK[in.B : in.B+in.C]
+		s := ks[0]
+		for _, k := range ks[1:] {
+			s = s*x + k
+		}
+		r[in.Dst] = s
+	case opMulN:
+		s := 1.0
+		for _, k := range p.mulR[in.A : in.A+in.B] {
+			s *= r[k]
+		}
+		r[in.Dst] = s
+	default:
+		r[in.Dst] = scalarOp(in, r[in.A], r[in.B])
+	}
+}
+
+// scalarOp evaluates the operations exec does not test for itself.
+func scalarOp(in *Instr, a, b float64) float64 {
+	switch in.Op {
+	case opCopy:
+		return a
+	case opDiv:
+		return a / b
+	case opCube:
+		return a * a * a
+	case opRecip:
+		return 1 / a
+	case opSqrt:
+		return math.Sqrt(a)
+	case opRSqrt:
+		return 1 / math.Sqrt(a)
+	case opPowI:
+		return powInt(a, int64(in.K0))
+	case opPowK:
+		return math.Pow(a, in.K0)
+	case opPow:
+		return math.Pow(a, b)
+	case opExp:
+		return math.Exp(a)
+	case opLog:
+		return math.Log(a)
 	case opMin:
 		return math.Min(a, b)
 	case opMax:
@@ -194,151 +301,219 @@ func (m *Machine) EvalBatch(in, out [][]float64, n int) {
 			}
 		}
 	}
+	// the input and output slots are the caller's slices themselves
+	ob := int(p.outBase)
 	for start := 0; start < n; start += BlockSize {
 		end := min(start+BlockSize, n)
-		w := end - start
 		for i := range p.Inputs {
 			m.block[i] = in[i][start:end]
 		}
-		m.runBlock(w)
-		for j, s := range p.out {
-			copy(out[j][start:end], m.block[s][:w])
+		for j := range p.out {
+			m.block[ob+j] = out[j][start:end]
 		}
+		m.runBlock(end - start)
 	}
 	for i := range p.Inputs {
 		m.block[i] = m.pool[i*BlockSize : (i+1)*BlockSize]
 	}
+	for j := range p.out {
+		m.block[ob+j] = m.pool[(ob+j)*BlockSize : (ob+j+1)*BlockSize]
+	}
 }
 
+// runBlock runs the tape over the first w points of the blocks. Each
+// operation is a loop over the points; the fused sums are run term by term,
+// skipping the multiplication by the constant-1 slot of plain terms.
 func (m *Machine) runBlock(w int) {
 	R := m.block
-	code := m.p.code
-	for i := range code {
-		in := &code[i]
+	p := m.p
+	one := p.one
+	for i := range p.code {
+		in := &p.code[i]
 		d := R[in.Dst][:w]
-		var a []float64
-		if in.Op != opLinN && in.Op != opMulN {
-			a = R[in.A][:w]
-		}
 		switch in.Op {
 		case opCopy:
-			copy(d, a)
+			copy(d, R[in.A][:w])
 		case opAdd:
-			b := R[in.B][:w]
+			a, b := R[in.A][:w], R[in.B][:w]
 			for k := range d {
 				d[k] = a[k] + b[k]
 			}
 		case opSub:
-			b := R[in.B][:w]
+			a, b := R[in.A][:w], R[in.B][:w]
 			for k := range d {
 				d[k] = a[k] - b[k]
 			}
 		case opMul:
-			b := R[in.B][:w]
+			a, b := R[in.A][:w], R[in.B][:w]
 			for k := range d {
 				d[k] = a[k] * b[k]
 			}
 		case opDiv:
-			b := R[in.B][:w]
+			a, b := R[in.A][:w], R[in.B][:w]
 			for k := range d {
 				d[k] = a[k] / b[k]
 			}
 		case opLin1:
+			a := R[in.A][:w]
 			k0, k1 := in.K0, in.K1
 			for k := range d {
 				d[k] = k0 + k1*a[k]
 			}
 		case opLin2:
-			b := R[in.B][:w]
+			a, b := R[in.A][:w], R[in.B][:w]
 			k0, k1, k2 := in.K0, in.K1, in.K2
 			for k := range d {
 				d[k] = k0 + k1*a[k] + k2*b[k]
 			}
-		case opLinN:
-			rs := m.p.linR[in.A : in.A+in.B]
-			ks := m.p.linK[in.A : in.A+in.B]
-			k0 := in.K0
-			src, k1 := R[rs[0]][:w], ks[0]
+		case opSq:
+			a := R[in.A][:w]
 			for k := range d {
-				d[k] = k0 + k1*src[k]
+				d[k] = a[k] * a[k]
 			}
-			for j := 1; j < len(rs); j++ {
-				src, kj := R[rs[j]][:w], ks[j]
-				for k := range d {
-					d[k] += kj * src[k]
-				}
+		case opMulK:
+			a, b := R[in.A][:w], R[in.B][:w]
+			k0, k1 := in.K0, in.K1
+			for k := range d {
+				d[k] = k0 + k1*a[k]*b[k]
 			}
+		case opSum2:
+			blockTerm(d, in.K0, in.K1, R[in.A][:w], R[in.B][:w], in.B == one, true)
+			blockTerm(d, 0, in.K2, R[in.C][:w], R[in.D][:w], in.D == one, false)
+		case opSum3:
+			blockTerm(d, in.K0, in.K1, R[in.A][:w], R[in.B][:w], in.B == one, true)
+			blockTerm(d, 0, in.K2, R[in.C][:w], R[in.D][:w], in.D == one, false)
+			blockTerm(d, 0, in.K3, R[in.E][:w], R[in.F][:w], in.F == one, false)
+		case opSumN:
+			k0 := in.K0
+			for j := in.A; j < in.A+in.B; j++ {
+				b := p.sumB[j]
+				blockTerm(d, k0, p.sumK[j], R[p.sumA[j]][:w], R[b][:w], b == one, j == in.A)
+			}
+		case opPoly:
+			blockPoly(d, R[in.A][:w], p.polyK[in.B:in.B+in.C])
 		case opMulN:
-			rs := m.p.linR[in.A : in.A+in.B]
+			rs := p.mulR[in.A : in.A+in.B]
 			copy(d, R[rs[0]][:w])
-			for j := 1; j < len(rs); j++ {
-				src := R[rs[j]][:w]
+			for _, r := range rs[1:] {
+				src := R[r][:w]
 				for k := range d {
 					d[k] *= src[k]
 				}
 			}
-		case opSq:
-			for k := range d {
-				d[k] = a[k] * a[k]
-			}
 		case opCube:
+			a := R[in.A][:w]
 			for k := range d {
 				d[k] = a[k] * a[k] * a[k]
 			}
 		case opRecip:
+			a := R[in.A][:w]
 			for k := range d {
 				d[k] = 1 / a[k]
 			}
 		case opSqrt:
+			a := R[in.A][:w]
 			for k := range d {
 				d[k] = math.Sqrt(a[k])
 			}
 		case opRSqrt:
+			a := R[in.A][:w]
 			for k := range d {
 				d[k] = 1 / math.Sqrt(a[k])
 			}
 		case opExp:
+			a := R[in.A][:w]
 			for k := range d {
 				d[k] = math.Exp(a[k])
 			}
 		case opLog:
+			a := R[in.A][:w]
 			for k := range d {
 				d[k] = math.Log(a[k])
 			}
-		case opXMulExpK:
-			b := R[in.B][:w]
-			k0 := in.K0
+		case opExpMul:
+			a, b, c := R[in.A][:w], R[in.B][:w], R[in.C][:w]
+			k0, k1, k2 := in.K0, in.K1, in.K2
 			for k := range d {
-				d[k] = a[k] * math.Exp(k0*b[k])
+				d[k] = k1 * a[k] * math.Exp(k2+k0*b[k]*c[k])
+			}
+		case opPowI:
+			a := R[in.A][:w]
+			e := int64(in.K0)
+			for k := range d {
+				d[k] = powInt(a[k], e)
+			}
+		case opPowK:
+			a := R[in.A][:w]
+			for k := range d {
+				d[k] = math.Pow(a[k], in.K0)
+			}
+		case opPow, opMin, opMax:
+			a, b := R[in.A][:w], R[in.B][:w]
+			for k := range d {
+				d[k] = scalarOp(in, a[k], b[k])
 			}
 		default:
-			var b []float64
-			if in.Op == opPow || in.Op == opMin || in.Op == opMax {
-				b = R[in.B][:w]
+			a := R[in.A][:w]
+			for k := range d {
+				d[k] = scalarOp(in, a[k], 0)
 			}
-			switch in.Op {
-			case opPowI:
-				e := int64(in.K0)
-				for k := range d {
-					d[k] = powInt(a[k], e)
-				}
-			case opPowK:
-				for k := range d {
-					d[k] = math.Pow(a[k], in.K0)
-				}
-			case opPow:
-				for k := range d {
-					d[k] = math.Pow(a[k], b[k])
-				}
-			default:
-				for k := range d {
-					var bk float64
-					if b != nil {
-						bk = b[k]
-					}
-					d[k] = scalarOp(in.Op, a[k], bk)
-				}
+		}
+	}
+}
+
+// blockPoly computes d = Σ ks[j]·a^(len(ks)−1−j) by Horner's rule, with
+// the common low degrees unrolled.
+func blockPoly(d, a, ks []float64) {
+	a = a[:len(d)]
+	switch len(ks) {
+	case 3:
+		k0, k1, k2 := ks[0], ks[1], ks[2]
+		for i, x := range a {
+			d[i] = (k0*x+k1)*x + k2
+		}
+	case 4:
+		k0, k1, k2, k3 := ks[0], ks[1], ks[2], ks[3]
+		for i, x := range a {
+			d[i] = ((k0*x+k1)*x+k2)*x + k3
+		}
+	case 5:
+		k0, k1, k2, k3, k4 := ks[0], ks[1], ks[2], ks[3], ks[4]
+		for i, x := range a {
+			d[i] = (((k0*x+k1)*x+k2)*x+k3)*x + k4
+		}
+	default:
+		for i, x := range a {
+			s := ks[0]
+			for _, k := range ks[1:] {
+				s = s*x + k
 			}
+			d[i] = s
+		}
+	}
+}
+
+// blockTerm computes d = k0 + k·a·b over a block (when first) or adds k·a·b
+// to it, skipping b when it is the constant-1 slot.
+func blockTerm(d []float64, k0, k float64, a, b []float64, bIsOne, first bool) {
+	a = a[:len(d)]
+	b = b[:len(d)]
+	switch {
+	case first && bIsOne:
+		for i := range d {
+			d[i] = k0 + k*a[i]
+		}
+	case first:
+		for i := range d {
+			d[i] = k0 + k*a[i]*b[i]
+		}
+	case bIsOne:
+		for i := range d {
+			d[i] += k * a[i]
+		}
+	default:
+		for i := range d {
+			d[i] += k * a[i] * b[i]
 		}
 	}
 }
