@@ -236,8 +236,12 @@ var methodTable = []MethodInfo{
 // text, skipping strings and comments; a statement continues on the next
 // line while it is positive (SPEC §1). Extra closing brackets count as
 // none, so that the parser reports them.
-func OpenBrackets(text string) int {
-	depth := 0
+func OpenBrackets(text string) int { return BracketDepth(0, text) }
+
+// BracketDepth returns how many brackets are open after text when depth
+// were open before it, as OpenBrackets counts them. Strings and comments
+// end at a newline, so a statement's depth can be counted line by line.
+func BracketDepth(depth int, text string) int {
 	inString := false
 	for i := 0; i < len(text); i++ {
 		c := text[i]

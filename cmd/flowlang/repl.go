@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"unicode"
@@ -97,11 +98,10 @@ type repl struct {
 	name        string // the source name in messages: <repl> or <stdin>
 	interactive bool
 
-	text         []byte   // every line read so far, so messages quote the right line
-	lines        int      // lines in text
+	lines        int      // lines read so far
+	depth        int      // brackets open in the pending statement
 	pending      []string // lines of a statement whose brackets are still open
 	pendingStart int      // lines before the pending statement's first
-	openFrom     int      // the pending line where the last statement starts
 	save         func(entry string)
 
 	base   context.Context // cancelled by SIGINT in a piped session
@@ -234,7 +234,7 @@ func (r *repl) interrupt() {
 func (r *repl) feed(line string) {
 	if len(r.pending) == 0 {
 		if cmd := strings.TrimSpace(line); strings.HasPrefix(cmd, ":") {
-			r.addText(line)
+			r.lines++
 			if r.save != nil {
 				r.save(cmd)
 			}
@@ -242,22 +242,18 @@ func (r *repl) feed(line string) {
 			return
 		}
 		r.pendingStart = r.lines
-		r.openFrom = 0
+		r.depth = 0
 	} else if lang.StartsStatement(line) {
-		r.openFrom = len(r.pending)
+		r.depth = 0
 	}
-	r.addText(line)
+	r.lines++
 	r.pending = append(r.pending, line)
-	if lang.OpenBrackets(strings.Join(r.pending[r.openFrom:], "\n")) > 0 {
+	// counted line by line (strings and comments end with their line), so
+	// that a long statement costs linear time
+	if r.depth = lang.BracketDepth(r.depth, line); r.depth > 0 {
 		return
 	}
 	r.flush()
-}
-
-func (r *repl) addText(line string) {
-	r.text = append(r.text, line...)
-	r.text = append(r.text, '\n')
-	r.lines++
 }
 
 // flush runs the pending statement.
@@ -313,7 +309,7 @@ func (r *repl) exec(text string, before int) {
 		}
 	}()
 	f, errs := lang.Parse(r.name, []byte(text))
-	r.rep.src, r.rep.shift, r.rep.sessionText = f.Src, before, r.text
+	r.rep.src, r.rep.shift = f.Src, before
 	defer func() { r.rep.src = nil }()
 	if len(errs) > 0 {
 		for _, e := range errs {
@@ -354,12 +350,11 @@ func (r *repl) exec(text string, before int) {
 // of the session rather than of the entry, so that messages name the line
 // as the user typed it (and a piped script's errors its own lines).
 type shiftReporter struct {
-	inner       lang.Reporter
-	r           *repl
-	src         *lang.Source // the entry being run; nil outside exec
-	shift       int          // lines before the entry
-	sessionText []byte       // the session's text up to the entry's end
-	inLoad      bool         // running a load statement: records are the loaded file's
+	inner  lang.Reporter
+	r      *repl
+	src    *lang.Source // the entry being run; nil outside exec
+	shift  int          // lines before the entry
+	inLoad bool         // running a load statement: records are the loaded file's
 }
 
 func (s *shiftReporter) Record(rec lang.Record) {
@@ -380,18 +375,34 @@ func (s *shiftReporter) RunRows(label string, columns []string) { s.inner.RunRow
 func (s *shiftReporter) Row(values []float64)                   { s.inner.Row(values) }
 
 func (s *shiftReporter) Error(e *lang.Error) {
-	if s.src != nil && e.Src == s.src && s.shift > 0 {
-		c := *e
-		c.Src = &lang.Source{Name: s.src.Name, Text: s.sessionText}
-		if c.Pos.IsValid() {
-			c.Pos.Line += s.shift
-		}
-		if c.End.IsValid() {
-			c.End.Line += s.shift
-		}
-		e = &c
+	if s.src == nil || e.Src != s.src || s.shift == 0 || !e.Pos.IsValid() {
+		s.inner.Error(e)
+		return
 	}
-	s.inner.Error(e)
+	// The entry was parsed on its own: renumber the message's lines (its
+	// first line and the quoted line's gutter), which costs nothing however
+	// long the session has been.
+	fmt.Fprintln(s.r.errw, shiftMessage(e.Error(), e.Src.Name, e.Pos.Line, s.shift))
+}
+
+// shiftMessage renumbers line n of file name as n+shift in an error
+// message laid out as lang.Error prints it: "name:n:col: ..." and the
+// quoted line under it, " n | text" over " ⋅ | ^~~".
+func shiftMessage(msg, name string, n, shift int) string {
+	from, to := strconv.Itoa(n), strconv.Itoa(n+shift)
+	msg = strings.Replace(msg, name+":"+from+":", name+":"+to+":", 1)
+	quote := "\n " + from + " | "
+	i := strings.Index(msg, quote)
+	if i < 0 {
+		return msg
+	}
+	msg = msg[:i] + "\n " + to + " | " + msg[i+len(quote):]
+	pad, newPad := "\n "+strings.Repeat(" ", len(from))+" | ", "\n "+strings.Repeat(" ", len(to))+" | "
+	if j := strings.Index(msg[i+1:], pad); j >= 0 {
+		j += i + 1
+		msg = msg[:j] + newPad + msg[j+len(pad):]
+	}
+	return msg
 }
 
 // commands are the REPL's own commands, for :help, completion and hints.

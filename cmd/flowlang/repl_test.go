@@ -233,6 +233,19 @@ func TestOpenBrackets(t *testing.T) {
 	}
 }
 
+func TestShiftMessage(t *testing.T) {
+	msg := "<stdin>:9:6: undefined: nope\n 9 | show nope\n   |      ^~~~\nhint: did you mean nop?"
+	want := "<stdin>:10:6: undefined: nope\n 10 | show nope\n    |      ^~~~\nhint: did you mean nop?"
+	if got := shiftMessage(msg, "<stdin>", 9, 1); got != want {
+		t.Errorf("shiftMessage:\n%s\nwant:\n%s", got, want)
+	}
+	// a long session: the error on an entry's second line
+	out, errs, _ := pipeREPL(t, strings.Repeat("show 1\n", 99)+"show [1,\n nope]\n")
+	if strings.Count(out, "1 = 1") != 99 || !strings.Contains(errs, "<stdin>:101:2: undefined: nope\n 101 |  nope]\n     |  ^~~~") {
+		t.Errorf("stderr:\n%s", errs)
+	}
+}
+
 func TestHistoryEntry(t *testing.T) {
 	got := historyEntry("objective f(x, y) = (x^2 +  # first\n   3*y^2)  # \"quoted\" #\nx")
 	if want := "objective f(x, y) = (x^2 + 3*y^2) x"; got != want {
