@@ -21,8 +21,10 @@ import (
 // (f nonconvex) a multiple of I is added until its Cholesky factorisation
 // succeeds (Levenberg), and the step is halved until φ decreases
 // sufficiently (Armijo, c = 1e-4). The iteration stops when
-// ‖r‖∞ ≤ 1e-10·(‖∇f(x_k)‖∞ + ‖∇f(z)‖∞) plus the rounding of (z − x_k)/h, or
-// when the step no longer moves z; at most MaxIter iterations.
+// ‖r‖∞ ≤ 1e-10·(‖∇f(x_k)‖∞ + ‖∇f(z)‖∞) plus the rounding of (z − x_k)/h,
+// when a full Newton correction is below 1e-10 of the proximal step
+// ‖z − x_k‖∞, or when the step no longer moves z; at most MaxIter
+// iterations.
 //
 // Since φ(x_{k+1}) ≤ φ(x_k) = f(x_k), f decreases at every step for any
 // h > 0: on convex f the scheme is unconditionally stable. It is first
@@ -54,6 +56,9 @@ const (
 	MaxIter = 100
 	// proxRtol is the relative tolerance on ‖∇φ‖.
 	proxRtol = 1e-10
+	// proxStepTol: a full Newton correction below proxStepTol times the
+	// proximal step ‖z − x_k‖∞ ends the iteration.
+	proxStepTol = 1e-10
 	// armijo is the sufficient-decrease constant of the backtracking.
 	armijo = 1e-4
 )
@@ -86,6 +91,7 @@ func (m *ImplicitEuler) Step(loc *Location) error {
 	xkn := vnormInf(xk)
 	phi := fz // φ(x_k) = f(x_k)
 	converged := false
+	hn := 0.0 // the largest |∇²f| entry at the last Newton point
 	for it := 0; it < MaxIter; it++ {
 		var rn, zn float64
 		for i := range r {
@@ -93,17 +99,26 @@ func (m *ImplicitEuler) Step(loc *Location) error {
 			rn = math.Max(rn, math.Abs(r[i]))
 			zn = math.Max(zn, math.Abs(z[i]))
 		}
-		if rn <= proxRtol*(gk+vnormInf(g))+8*unitRoundoff*math.Max(zn, xkn)/h || rn == 0 {
+		// the tolerance: relative to the gradients, plus the rounding of
+		// (z − x_k)/h and of ∇f itself (≈ ε‖∇²f‖‖z‖ from cancellations)
+		tol := proxRtol*(gk+vnormInf(g)) + 8*unitRoundoff*(math.Max(zn, xkn)/h+hn*zn)
+		if rn <= tol || rn == 0 {
 			converged = true
 			break
 		}
 		// A = ∇²f(z) + I/h, shifted until positive definite
 		p.Hess(m.hess, z)
+		hn = 0
+		for i := 0; i < n; i++ {
+			for j := i; j < n; j++ {
+				hn = math.Max(hn, math.Abs(m.hess.At(i, j)))
+			}
+		}
 		if err := m.factor(n, h); err != nil {
 			return err
 		}
 		if err := m.chol.SolveVecTo(m.dv, m.rv); err != nil {
-			return fmt.Errorf("implicit_euler: the Newton system is singular (%v)", err)
+			return fmt.Errorf("the Newton system of the proximal step is singular (%v)", err)
 		}
 		slope := 0.0 // ∇φ·d along the direction −d
 		for i := range d {
@@ -113,8 +128,9 @@ func (m *ImplicitEuler) Step(loc *Location) error {
 		// backtracking on φ
 		alpha := 1.0
 		moved := false
+		var step float64
 		for ls := 0; ls < 60; ls++ {
-			var step float64
+			step = 0
 			for i := range z {
 				s := alpha * d[i]
 				step = math.Max(step, math.Abs(s))
@@ -145,9 +161,26 @@ func (m *ImplicitEuler) Step(loc *Location) error {
 			converged = true
 			break
 		}
+		// a full Newton correction 1e-10 the size of the proximal step:
+		// the step is resolved (the next correction is at rounding level,
+		// which may be above the tolerance on ‖∇φ‖ when ∇f is tiny)
+		if alpha < 1 && step <= 64*unitRoundoff*zn {
+			converged = true // moves at rounding level: as good as it gets
+			break
+		}
+		if alpha == 1 {
+			var moveN float64
+			for i := range z {
+				moveN = math.Max(moveN, math.Abs(z[i]-xk[i]))
+			}
+			if step <= proxStepTol*moveN {
+				converged = true
+				break
+			}
+		}
 	}
 	if !converged {
-		return fmt.Errorf("implicit_euler: the proximal step did not converge in %d Newton iterations (h = %g may be too large for this f)", MaxIter, h)
+		return fmt.Errorf("the proximal step did not converge in %d Newton iterations (h = %g may be too large for this f)", MaxIter, h)
 	}
 	copy(loc.X, z)
 	copy(loc.Grad, g)
@@ -185,7 +218,7 @@ func (m *ImplicitEuler) factor(n int, h float64) error {
 			mu *= 100
 		}
 	}
-	return fmt.Errorf("implicit_euler: the Hessian is not finite or cannot be made positive definite")
+	return fmt.Errorf("the Hessian is not finite or cannot be made positive definite")
 }
 
 func (*ImplicitEuler) gradientFlow()             {}

@@ -176,7 +176,7 @@ type Settings struct {
 
 // DefaultStepLimit bounds a run whose only stopping rules are Until
 // conditions that may never hold, so that it cannot run forever.
-const DefaultStepLimit = 100_000_000
+const DefaultStepLimit = 10_000_000
 
 // Status says why a run ended.
 type Status int
