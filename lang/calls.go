@@ -383,6 +383,11 @@ func (s *scope) diff(e *CallExpr) (Value, *Error) {
 	for _, a := range e.Args[1:] {
 		val, err := s.eval(a)
 		if err != nil {
+			if id, ok := a.(*Ident); ok && s.space != nil && err.Msg == "undefined: "+id.Name {
+				// diff(q, t) in a functional: say what a derivative may be taken in
+				err.Msg = fmt.Sprintf("undefined: %s; in a functional, derivatives are taken with respect to %s (or y inside integral(..., y))", id.Name, s.varName)
+				err.Hint = ""
+			}
 			return Value{}, err
 		}
 		if val.IsScalar() && val.S().IsConstant() {
@@ -730,7 +735,9 @@ func (s *scope) densityAt(e *CallExpr, sp *ad.Space) (Value, *Error) {
 	}
 	if s.space == nil {
 		if id.Name != sp.Var {
-			return Value{}, s.errAt(id, "%s is a density over %s", e.Fun.Name, sp.Var)
+			err := s.errAt(id, "%s is a density over %s", e.Fun.Name, sp.Var)
+			err.Hint = fmt.Sprintf("%s(%s) means %s at a point bound by integral(..., %s)", e.Fun.Name, id.Name, e.Fun.Name, id.Name)
+			return Value{}, err
 		}
 		s.noteDensity(sp.Density)
 		return Scalar(sp.Q(sp.Var, nil)), nil

@@ -176,7 +176,7 @@ func (in *Interp) numericCheck(s *scope, st *CheckStmt, lhs, rhs Value, tol floa
 		if integ, err = in.newTestDensities(s, st, lhs, rhs); err != nil {
 			return err
 		}
-		tol = math.Max(tol, integralTol)
+		tol = math.Max(tol, integ.minTol)
 		for i := range integ.sp.Coords() {
 			if x := integ.sp.Coord(integ.sp.Var, i); !slices.Contains(syms, x) {
 				syms = append(syms, x)

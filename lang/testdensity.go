@@ -15,35 +15,51 @@ import (
 
 // Quadrature for integrals in checks. The test density is a mixture of
 // Gaussians, so the integrands are smooth and decay like Gaussians; they
-// are integrated by composite Gauss–Legendre quadrature on the box holding
-// every component to boxRadius standard deviations, in panels a fraction of
-// the narrowest standard deviation wide. A panel of panelNodes nodes is
-// exact for polynomials of degree 2·panelNodes − 1, and over a panel of
-// width h·σ a Gaussian times a Hermite polynomial of the degrees that
-// derivatives of q up to order ~6 produce is resolved to about 1e-12
-// relative error (measured in TestTestDensityQuadrature).
+// are integrated on the box holding every component to boxRadius standard
+// deviations, by tensor products of one-dimensional rules:
+//
+//   - fine: composite Gauss–Legendre, panelNodes nodes per panel, panels
+//     one narrowest standard deviation wide (about 200 nodes per
+//     coordinate). ∫(∂ᵏq)² against its closed form is exact to 1e-10 for
+//     k ≤ 6 (TestTestDensityQuadrature).
+//   - coarse: the same with panels two standard deviations wide, for
+//     integrals nested two deep inside others in one dimension (about 1e-7
+//     for k ≤ 3).
+//   - nested2D: nested2DNodes-point Gauss–Legendre on the whole box, for
+//     integrals with integrals inside or outside them in two dimensions,
+//     whose cost is the square of a level's (about 1e-7 for k ≤ 4).
+//
+// A check's tolerance is at least the accuracy of the rules it uses.
 const (
-	boxRadius  = 10  // standard deviations: the Gaussian tail beyond is e^−50 ≈ 2e-22
-	panelNodes = 8   // Gauss–Legendre nodes per panel
-	panelWidth = 0.5 // panel width in units of the narrowest standard deviation (one dimension)
-	// panelWidth2D is coarser: a two-dimensional rule has the square of
-	// the nodes, and checks stay fast.
-	panelWidth2D = 1.0
-	// nestedNodes2D is the number of Gauss–Legendre nodes per dimension, on
-	// the whole box, for integrals nested in others in two dimensions,
-	// whose cost is the square of the outer rule's.
-	nestedNodes2D = 48
-	// integralTol is the smallest relative tolerance a check with integrals
-	// uses: the two sides are integrated with the same rule, but identities
-	// that hold only after integrating by parts carry quadrature error.
-	integralTol = 1e-7
-	// nestedTol2D is that tolerance when integrals are nested in two
-	// dimensions (the coarse rule above).
-	nestedTol2D = 1e-4
+	boxRadius     = 10 // standard deviations: the Gaussian tail beyond is e^−50 ≈ 2e-22
+	panelNodes    = 8  // Gauss–Legendre nodes per panel
+	nested2DNodes = 80 // nodes per coordinate of the nested2D rule
+	// nested2DRadius is the nested2D rule's box, in standard deviations
+	// (the tail beyond is e^−32 ≈ 1e-14).
+	nested2DRadius = 8
+	// maxNestedLevels bounds the integrals nested in one another that a
+	// check evaluates by quadrature, by dimension: the work is the product
+	// of the levels' rule sizes.
+	maxNestedLevels1D, maxNestedLevels2D = 3, 2
+	// integralTol, coarseTol and nested2DTol are the smallest relative
+	// tolerances of checks whose integrals use the fine, coarse and
+	// nested2D rules: both sides are integrated with the same rule, but
+	// identities that hold only after integrating by parts carry
+	// quadrature error.
+	integralTol = 1e-8
+	coarseTol   = 1e-6
+	nested2DTol = 1e-5
 	// pointsPerDensity is how many random points share one test density,
 	// so that integrals that do not depend on the point (the value of a
 	// functional) are computed once per density.
-	pointsPerDensity = 4
+	pointsPerDensity = 8
+)
+
+// The rules, indices into testDensities.rules.
+const (
+	ruleFine = iota
+	ruleCoarse
+	ruleNested2D
 )
 
 // testDensities substitutes for a density q a random mixture of two
@@ -54,9 +70,13 @@ type testDensities struct {
 	weights []float64
 	means   [][]float64 // per component, per coordinate
 	sds     [][]float64
-	draws   int // calls of draw
+	draws   int     // calls of draw
+	gen     int     // incremented by each new mixture
+	minTol  float64 // the smallest tolerance of a check with these integrals
+	// nested2DNodes, if positive, replaces the constant of that name (tests)
+	nested2DNodes int
 
-	rules    [2]rule                 // quadrature: the fine rule and, in 2-D, the coarse one for nested integrals
+	rules    [3]rule                 // quadrature: fine, coarse, nested2D
 	factors  map[factorKey][]float64 // per-coordinate Gaussian derivative factors at a rule's nodes
 	programs map[*ad.Node]*integrand // compiled integrands, kept across densities
 	closed   map[*ad.Node]float64    // values of integrals with no free symbol, for this density
@@ -114,48 +134,62 @@ func (in *Interp) newTestDensities(s *scope, st *CheckStmt, vals ...Value) (*tes
 	if sp.Coords() > 2 {
 		return nil, s.errAt(st, "integrals over %d dimensions cannot be checked numerically (at most 2)", sp.Coords())
 	}
-	return &testDensities{sp: sp, programs: map[*ad.Node]*integrand{}}, nil
+	t := &testDensities{sp: sp, programs: map[*ad.Node]*integrand{}}
+	tol, err := t.tolerance(vals...)
+	if err != nil {
+		return nil, s.errAt(st, "%v", err)
+	}
+	t.minTol = tol
+	return t, nil
 }
 
-// tolerance returns the smallest tolerance a check of vals may use.
-func (t *testDensities) tolerance(vals ...Value) float64 {
-	if t.sp.Coords() < 2 {
-		return integralTol
-	}
+// tolerance returns the smallest tolerance a check of vals may use, or an
+// error if its integrals are nested too deep to evaluate by quadrature.
+func (t *testDensities) tolerance(vals ...Value) (float64, error) {
+	levels := 0
 	for _, v := range vals {
 		for _, e := range v.Elems {
-			if nestedIntegrals(e) {
-				return nestedTol2D
-			}
+			levels = max(levels, integralLevels(e))
 		}
 	}
-	return integralTol
+	limit, tol := maxNestedLevels1D, integralTol
+	if t.sp.Coords() == 2 {
+		limit = maxNestedLevels2D
+		if levels >= 2 {
+			tol = nested2DTol
+		}
+	} else if levels >= 3 {
+		tol = coarseTol
+	}
+	if levels > limit {
+		return 0, fmt.Errorf("integrals nested %d deep cannot be compared numerically in %d dimension%s (at most %d)", levels, t.sp.Coords(), plural(t.sp.Coords()), limit)
+	}
+	return tol, nil
 }
 
-// nestedIntegrals reports whether e has an integral inside an integral.
-func nestedIntegrals(e *ad.Node) bool {
-	seen := map[*ad.Node]bool{}
-	var walk func(n *ad.Node, inside bool) bool
-	walk = func(n *ad.Node, inside bool) bool {
-		if !n.HasIntegral() || seen[n] {
-			return false
+// integralLevels returns the greatest number of integrals nested in one
+// another in e.
+func integralLevels(e *ad.Node) int {
+	memo := map[*ad.Node]int{}
+	var walk func(n *ad.Node) int
+	walk = func(n *ad.Node) int {
+		if !n.HasIntegral() {
+			return 0
+		}
+		if v, ok := memo[n]; ok {
+			return v
+		}
+		m := 0
+		for _, a := range n.Args() {
+			m = max(m, walk(a))
 		}
 		if n.Kind() == ad.KIntegral {
-			if inside {
-				return true
-			}
-			inside = true
-		} else {
-			seen[n] = true
+			m++
 		}
-		for _, a := range n.Args() {
-			if walk(a, inside) {
-				return true
-			}
-		}
-		return false
+		memo[n] = m
+		return m
 	}
-	return walk(e, false)
+	return walk(e)
 }
 
 // draw moves to the next random point: every pointsPerDensity calls it
@@ -186,6 +220,7 @@ func (t *testDensities) draw(rng *rand.Rand) {
 // may be negative (tests use such mixtures as perturbations).
 func (t *testDensities) set(weights []float64, means, sds [][]float64) {
 	t.weights, t.means, t.sds = weights, means, sds
+	t.gen++
 	t.factors = map[factorKey][]float64{}
 	t.closed = map[*ad.Node]float64{}
 	d := t.sp.Coords()
@@ -199,13 +234,21 @@ func (t *testDensities) set(weights []float64, means, sds [][]float64) {
 			sdMin = math.Min(sdMin, sds[k][i])
 		}
 	}
-	width := panelWidth
+	t.rules[ruleFine] = compositeRule(lo, hi, sdMin)
+	t.rules[ruleCoarse] = compositeRule(lo, hi, 2*sdMin)
 	if d == 2 {
-		width = panelWidth2D
-	}
-	t.rules[0] = compositeRule(lo, hi, width*sdMin)
-	if d == 2 {
-		t.rules[1] = gaussRule(lo, hi, nestedNodes2D)
+		for i := range d {
+			lo[i], hi[i] = math.Inf(1), math.Inf(-1)
+			for k := range weights {
+				lo[i] = math.Min(lo[i], means[k][i]-nested2DRadius*sds[k][i])
+				hi[i] = math.Max(hi[i], means[k][i]+nested2DRadius*sds[k][i])
+			}
+		}
+		n := nested2DNodes
+		if t.nested2DNodes > 0 {
+			n = t.nested2DNodes
+		}
+		t.rules[ruleNested2D] = gaussRule(lo, hi, n)
 	}
 }
 
@@ -340,6 +383,9 @@ type integrand struct {
 	inner   []*ad.Node // integrals directly inside, the next inputs
 	outer   []*ad.Node // free symbols of the integral, the last inputs
 	in, out [][]float64
+	weight  []float64 // quadrature weights of the nodes
+	gen     int       // the density generation and rule the buffers were filled for
+	rule    int
 }
 
 func (t *testDensities) compile(n *ad.Node) (*integrand, error) {
@@ -424,56 +470,16 @@ func (t *testDensities) integrate(n *ad.Node, values map[*ad.Node]float64, depth
 	if err != nil {
 		return 0, err
 	}
-	r := 0
-	if depth > 0 && t.sp.Coords() == 2 || len(ig.inner) > 0 && t.sp.Coords() == 2 {
-		r = 1 // nested in two dimensions: the coarse rule at both levels
+	r := ruleFine
+	switch {
+	case t.sp.Coords() == 2 && (depth > 0 || len(ig.inner) > 0):
+		r = ruleNested2D
+	case depth >= 2:
+		r = ruleCoarse
 	}
-	rl := t.rules[r]
-	size := rl.size()
-	for i := range ig.in {
-		if cap(ig.in[i]) < size {
-			ig.in[i] = make([]float64, size)
-		}
-		ig.in[i] = ig.in[i][:size]
-	}
-	if cap(ig.out[0]) < size {
-		ig.out[0] = make([]float64, size)
-	}
-	ig.out[0] = ig.out[0][:size]
-	d := t.sp.Coords()
-	// coordinates and quadrature weights of the tensor grid, node index
-	// k = k₁·n₂ + k₂ in two dimensions
-	weight := make([]float64, size)
-	for k := range size {
-		w, rest := 1.0, k
-		for i := d - 1; i >= 0; i-- {
-			ni := len(rl.nodes[i])
-			ki := rest % ni
-			rest /= ni
-			ig.in[ig.coords[i]][k] = rl.nodes[i][ki]
-			w *= rl.weights[i][ki]
-		}
-		weight[k] = w
-	}
-	// jets of q at the nodes: Σ_c w_c Π_i factor(c, i, αᵢ)
-	for j, jet := range ig.jets {
-		dst := ig.in[len(ig.coords)+j]
-		clear(dst)
-		alpha := jet.Alpha()
-		for c, wc := range t.weights {
-			f0 := t.factor(r, c, 0, int(alpha[0]))
-			if d == 1 {
-				for k := range size {
-					dst[k] += wc * f0[k]
-				}
-				continue
-			}
-			f1 := t.factor(r, c, 1, int(alpha[1]))
-			n1 := len(f1)
-			for k := range size {
-				dst[k] += wc * f0[k/n1] * f1[k%n1]
-			}
-		}
+	size := t.rules[r].size()
+	if ig.gen != t.gen || ig.rule != r {
+		t.fillPoint(ig, r, size)
 	}
 	// the free symbols of the integral, constant over the nodes
 	base := len(ig.coords) + len(ig.jets) + len(ig.inner)
@@ -496,12 +502,66 @@ func (t *testDensities) integrate(n *ad.Node, values map[*ad.Node]float64, depth
 	ig.machine.EvalBatch(ig.in, ig.out, size)
 	sum := 0.0
 	for k, f := range ig.out[0] {
-		sum += weight[k] * f
+		sum += ig.weight[k] * f
 	}
 	if closed {
 		t.closed[n] = sum
 	}
 	return sum, nil
+}
+
+// fillPoint sizes ig's buffers for rule r and fills what depends only on
+// the density and the rule: the nodes' coordinates, their weights and the
+// jets of q there.
+func (t *testDensities) fillPoint(ig *integrand, r, size int) {
+	rl := t.rules[r]
+	ig.gen, ig.rule = t.gen, r
+	for i := range ig.in {
+		if cap(ig.in[i]) < size {
+			ig.in[i] = make([]float64, size)
+		}
+		ig.in[i] = ig.in[i][:size]
+	}
+	if cap(ig.out[0]) < size {
+		ig.out[0] = make([]float64, size)
+		ig.weight = make([]float64, size)
+	}
+	ig.out[0] = ig.out[0][:size]
+	ig.weight = ig.weight[:size]
+	d := t.sp.Coords()
+	// coordinates and weights of the tensor grid, node k = k₁·n₂ + k₂ in
+	// two dimensions
+	for k := range size {
+		w, rest := 1.0, k
+		for i := d - 1; i >= 0; i-- {
+			ni := len(rl.nodes[i])
+			ki := rest % ni
+			rest /= ni
+			ig.in[ig.coords[i]][k] = rl.nodes[i][ki]
+			w *= rl.weights[i][ki]
+		}
+		ig.weight[k] = w
+	}
+	// jets of q at the nodes: Σ_c w_c Π_i factor(c, i, αᵢ)
+	for j, jet := range ig.jets {
+		dst := ig.in[len(ig.coords)+j]
+		clear(dst)
+		alpha := jet.Alpha()
+		for c, wc := range t.weights {
+			f0 := t.factor(r, c, 0, int(alpha[0]))
+			if d == 1 {
+				for k := range size {
+					dst[k] += wc * f0[k]
+				}
+				continue
+			}
+			f1 := t.factor(r, c, 1, int(alpha[1]))
+			n1 := len(f1)
+			for k := range size {
+				dst[k] += wc * f0[k/n1] * f1[k%n1]
+			}
+		}
+	}
 }
 
 // fillInner evaluates the integrals directly inside ig's body at each
