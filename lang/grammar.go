@@ -102,11 +102,17 @@ type gShow struct {
 type gCheck struct {
 	Pos    lexer.Position
 	EndPos lexer.Position
-	LHS    *gExpr `parser:"\"check\" @@"`
-	Op     *gTok  `parser:"@@"`
-	RHS    *gExpr `parser:"@@"`
-	At     *gExpr `parser:"(\"at\" @@)?"`
-	Tol    *gExpr `parser:"(\"tol\" @@)?"`
+	LHS    *gExpr       `parser:"\"check\" @@"`
+	Op     *gTok        `parser:"@@"`
+	RHS    *gExpr       `parser:"@@"`
+	Opts   []*gCheckOpt `parser:"@@*"`
+}
+
+// gCheckOpt is an `at POINT` or `tol T` clause of a check, in either order.
+type gCheckOpt struct {
+	Pos lexer.Position
+	At  *gExpr `parser:"  \"at\" @@"`
+	Tol *gExpr `parser:"| \"tol\" @@"`
 }
 
 type gTok struct {

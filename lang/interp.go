@@ -248,22 +248,34 @@ func (in *Interp) exec(src *Source, st Stmt) *Error {
 	return &Error{Src: src, Msg: "unknown statement"}
 }
 
-// label is a statement's source text on one line, for human output.
-func label(src *Source, st Node) string {
-	start, end := st.Span()
+// label is a statement's (or expression's) text on one line, for human
+// output: the source as written, or, for a statement written across lines,
+// its canonical layout.
+func label(src *Source, n Node) string {
+	start, end := n.Span()
 	if src == nil || end.Off <= start.Off || end.Off > len(src.Text) {
-		return ""
+		return formatNode(n)
 	}
 	text := string(src.Text[start.Off:end.Off])
-	// drop comments, fold white space
-	var lines []string
-	for _, l := range strings.Split(text, "\n") {
-		if i := strings.IndexByte(l, '#'); i >= 0 && !strings.Contains(l[:i], `"`) {
-			l = l[:i]
+	if strings.Contains(text, "\n") {
+		if f := formatNode(n); f != "" {
+			return f
 		}
-		lines = append(lines, strings.TrimSpace(l))
 	}
-	return strings.TrimSpace(strings.Join(strings.Fields(strings.Join(lines, " ")), " "))
+	return strings.TrimSpace(text)
+}
+
+// formatNode prints a statement, an expression or a method canonically.
+func formatNode(n Node) string {
+	switch n := n.(type) {
+	case Stmt:
+		return FormatStmt(n)
+	case Expr:
+		return FormatExpr(n)
+	case *MethodSpec:
+		return strings.TrimPrefix(formatRun(&RunStmt{Target: &Ident{}, Method: n}), "run  using ")
+	}
+	return ""
 }
 
 // declare checks that name may be declared as kind, and records where.

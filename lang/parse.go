@@ -432,7 +432,20 @@ func (c *converter) statement(g *gStatement) Stmt {
 			c.errs = append(c.errs, &Error{Src: c.src, Pos: toPos(k.Op.Pos), End: Pos{Line: k.Op.Pos.Line, Col: k.Op.Pos.Column + len(op)},
 				Msg: fmt.Sprintf("check compares with ==, <= or >=, not %s", op), Hint: "write " + hint})
 		}
-		return &CheckStmt{span: sp(k.Pos, k.EndPos), LHS: c.expr(k.LHS), Op: op, OpAt: toPos(k.Op.Pos), RHS: c.expr(k.RHS), At: c.optExpr(k.At), Tol: c.optExpr(k.Tol)}
+		st := &CheckStmt{span: sp(k.Pos, k.EndPos), LHS: c.expr(k.LHS), Op: op, OpAt: toPos(k.Op.Pos), RHS: c.expr(k.RHS)}
+		for _, o := range k.Opts {
+			switch {
+			case o.At != nil && st.At != nil:
+				c.errorf(o.Pos, "at given twice in one check")
+			case o.At != nil:
+				st.At = c.expr(o.At)
+			case st.Tol != nil:
+				c.errorf(o.Pos, "tol given twice in one check")
+			default:
+				st.Tol = c.expr(o.Tol)
+			}
+		}
+		return st
 	case g.Run != nil:
 		return c.run(g.Run)
 	case g.Load != nil:
