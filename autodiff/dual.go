@@ -104,6 +104,13 @@ func (ev *hyperEval) eval(e *Node) (HyperDual, error) {
 				return r, err
 			}
 			r = minMax(e.name == "max", a, b)
+		case "sign", "step":
+			// piecewise constant: the derivatives are 0 whatever the argument's
+			r = HyperDual{V: dualConst[e.name](a.V)}
+		case "abs":
+			// piecewise linear: abs″ is 0 whatever the argument's derivatives
+			v := a.V
+			r = HyperDual{V: math.Abs(v), D1: dirTerm(Sign(v), a.D1), D2: dirTerm(Sign(v), a.D2), D12: dirTerm(Sign(v), a.D12)}
 		default:
 			f, ok := dualFuncs[e.name]
 			if !ok {
@@ -282,7 +289,10 @@ var dualFuncs = map[string]func(x float64) (f0, f1, f2 float64){
 		t := math.Tanh(x)
 		return Logcosh(x), t, 1 - t*t
 	},
-	"abs":  func(x float64) (float64, float64, float64) { return math.Abs(x), Sign(x), 0 },
-	"sign": func(x float64) (float64, float64, float64) { return Sign(x), 0, 0 },
-	"step": func(x float64) (float64, float64, float64) { return Step(x), 0, 0 },
+	"abs": func(x float64) (float64, float64, float64) { return math.Abs(x), Sign(x), 0 },
 }
+
+// dualConst gives the piecewise-constant built-ins, whose derivatives are
+// 0 even where their argument's are not finite (as the symbolic rule
+// sign′ = step′ = 0 has it).
+var dualConst = map[string]func(x float64) float64{"sign": Sign, "step": Step}

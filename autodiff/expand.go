@@ -9,8 +9,9 @@ const maxExpandPower = 16
 
 // Expand multiplies out products and small positive integer powers of sums,
 // bottom-up, so that (x + 1)^2 and x^2 + 2*x + 1 become one node. A product
-// whose expansion would exceed MaxExpandTerms terms is left as it is; the
-// work is therefore bounded.
+// whose expansion would take more than MaxExpandTerms products in one step
+// is left as it is, so an expanded product has at most MaxExpandTerms terms
+// and the work is bounded.
 func Expand(e *Node) *Node {
 	memo := make(map[*Node]*Node)
 	var walk func(n *Node) *Node
@@ -39,9 +40,12 @@ func Expand(e *Node) *Node {
 	return walk(e)
 }
 
-// expandProduct multiplies out Π argsᵢ^eᵢ.
+// expandProduct multiplies out Π argsᵢ^eᵢ one factor at a time, collecting
+// like terms after each multiplication, so that (x + 1)^16 costs 16 small
+// steps rather than 2^16 products. A step that would form more than
+// MaxExpandTerms products leaves the product as it is.
 func expandProduct(n *Node, args []*Node) *Node {
-	terms := []*Node{One()}
+	acc := []*Node{One()} // the terms of the product expanded so far
 	var rest []factor
 	for i, b := range args {
 		e := n.coefs[i]
@@ -50,29 +54,39 @@ func expandProduct(n *Node, args []*Node) *Node {
 			rest = append(rest, factor{b, e})
 			continue
 		}
-		summands := make([]*Node, 0, len(b.args)+1)
-		for j, t := range b.args {
-			summands = append(summands, Scale(t, b.coefs[j]))
-		}
-		if !b.num.IsZero() {
-			summands = append(summands, Number(b.num))
-		}
+		bs := summands(b)
 		for ; k > 0; k-- {
-			if len(terms)*len(summands) > MaxExpandTerms {
+			if len(acc)*len(bs) > MaxExpandTerms {
 				return Rebuild(n, args)
 			}
-			next := make([]*Node, 0, len(terms)*len(summands))
-			for _, t := range terms {
-				for _, s := range summands {
+			next := make([]*Node, 0, len(acc)*len(bs))
+			for _, t := range acc {
+				for _, s := range bs {
 					next = append(next, Mul(t, s))
 				}
 			}
-			terms = next
+			acc = summands(Add(next...))
 		}
 	}
 	r := mulFactors(Int(1), rest)
-	for i, t := range terms {
-		terms[i] = Mul(t, r)
+	for i, t := range acc {
+		acc[i] = Mul(t, r)
 	}
-	return Add(terms...)
+	return Add(acc...)
+}
+
+// summands returns the terms of e as a sum (e itself when it is not one),
+// each with its coefficient, and the constant term last.
+func summands(e *Node) []*Node {
+	if e.kind != KSum {
+		return []*Node{e}
+	}
+	out := make([]*Node, 0, len(e.args)+1)
+	for j, t := range e.args {
+		out = append(out, Scale(t, e.coefs[j]))
+	}
+	if !e.num.IsZero() {
+		out = append(out, Number(e.num))
+	}
+	return out
 }

@@ -36,13 +36,7 @@ const genMaxOps = 48
 // underflow the stack or exceed genMaxTree are skipped. The result is the
 // sum of what is left on the stack (0 for an empty stack).
 func decodeExpr(data []byte) *Node {
-	names := Builtins()
-	var unary []string
-	for _, n := range names {
-		if a, _ := IsBuiltin(n); a == 1 {
-			unary = append(unary, n)
-		}
-	}
+	unary := unaryBuiltins()
 	var st []*Node
 	push := func(e *Node) {
 		if e.TreeSize() <= genMaxTree {
@@ -139,6 +133,17 @@ func decodeExpr(data []byte) *Node {
 		return st[len(st)-1]
 	}
 	return r
+}
+
+// unaryBuiltins returns the names of the one-argument built-ins.
+func unaryBuiltins() []string {
+	var unary []string
+	for _, n := range Builtins() {
+		if a, _ := IsBuiltin(n); a == 1 {
+			unary = append(unary, n)
+		}
+	}
+	return unary
 }
 
 // randomExpr returns a random expression of about n operations.
@@ -266,6 +271,10 @@ func (ev *errEval) eval(e *Node) (v, err float64) {
 				err = math.Inf(1)
 			}
 		default:
+			if f, ok := dualConst[e.name]; ok {
+				v = f(a) // sign and step were handled above
+				break
+			}
 			// f(a + δ) − f(a) ≈ f′δ + f″δ²/2 with δ = ea·roundoff: the
 			// second-order term matters where f′ = 0 (logcosh at 0)
 			f0, f1, f2 := dualFuncs[e.name](a)

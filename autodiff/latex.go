@@ -74,8 +74,16 @@ func latexNum(n Num) string {
 	if p, q := n.Frac(); q > 1 {
 		s = `\frac{` + strconv.FormatInt(abs64(p), 10) + `}{` + strconv.FormatInt(q, 10) + `}`
 	} else if strings.ContainsAny(s, "eE") {
+		// 1e-07 is 10^{-7}, 2.5e+300 is 2.5 \cdot 10^{300}
 		m, e, _ := strings.Cut(strings.ToLower(s), "e")
-		s = m + `\cdot 10^{` + strings.TrimPrefix(e, "+") + `}`
+		sign, digits := "", strings.TrimPrefix(e, "+")
+		if strings.HasPrefix(digits, "-") {
+			sign, digits = "-", digits[1:]
+		}
+		s = `10^{` + sign + strings.TrimLeft(digits, "0") + `}`
+		if m != "1" {
+			s = m + ` \cdot ` + s
+		}
 	}
 	if n.Sign() < 0 {
 		s = "-" + s
@@ -284,6 +292,13 @@ func latexTerm(t *Node, c Num, flip *Node) (string, int) {
 		num = []string{"1"}
 	}
 	if len(den) > 0 {
+		// a lone factor needs no parentheses inside \frac{…}{…}
+		if len(num) == 1 {
+			num[0] = unparen(num[0])
+		}
+		if len(den) == 1 {
+			den[0] = unparen(den[0])
+		}
 		return `\frac{` + join(num) + `}{` + join(den) + `}`, precAtom
 	}
 	if len(num) == 1 && c.IsOne() && len(bases) == 1 && exps[0].IsOne() {
@@ -292,23 +307,41 @@ func latexTerm(t *Node, c Num, flip *Node) (string, int) {
 	return join(num), precProd
 }
 
+// unparen removes the \left( \right) around a whole factor.
+func unparen(f string) string {
+	const l, r = `\left(`, `\right)`
+	if !strings.HasPrefix(f, l) || !strings.HasSuffix(f, r) {
+		return f
+	}
+	// only if the outer pair encloses everything: \left(a\right) \left(b\right) stays
+	depth := 0
+	for i := 0; i < len(f); i++ {
+		switch {
+		case strings.HasPrefix(f[i:], l):
+			depth++
+		case strings.HasPrefix(f[i:], r):
+			depth--
+			if depth == 0 && i+len(r) != len(f) {
+				return f
+			}
+		}
+	}
+	return f[len(l) : len(f)-len(r)]
+}
+
 func latexPower(b *Node, e Num) string {
 	s, prec := latex(b)
 	if e.IsOne() {
 		return lparen(s, prec, precProd+1)
 	}
 	if !e.IsFloat() {
-		if n, d := e.Frac(); d == 2 {
-			r := `\sqrt{` + s + `}`
-			if n != 1 {
-				r += "^{" + strconv.FormatInt(n, 10) + "}"
-			}
-			return r
+		if n, d := e.Frac(); n == 1 && d == 2 {
+			return `\sqrt{` + s + `}`
 		}
 	}
-	es := e.String()
+	es := latexNum(e)
 	if p, q := e.Frac(); q > 1 {
-		es = strconv.FormatInt(p, 10) + "/" + strconv.FormatInt(q, 10)
+		es = strconv.FormatInt(p, 10) + "/" + strconv.FormatInt(q, 10) // x^{3/2}, not a \frac in an exponent
 	}
 	return lparen(s, prec, precAtom) + "^{" + es + "}"
 }

@@ -188,15 +188,14 @@ func intern(n *Node) *Node {
 			k = k.num(n.coefs[i])
 		}
 	}
-	key := string(k)
-
 	table.Lock()
 	defer table.Unlock()
-	if wp, ok := table.nodes[key]; ok {
+	if wp, ok := table.nodes[string(k)]; ok { // (a lookup by string(k) does not copy k)
 		if old := wp.Value(); old != nil {
 			return old
 		}
 	}
+	key := string(k)
 	n.id = nextID.Add(1)
 	n.finish()
 	if n.kind == KSymbol || n.kind == KJet {

@@ -2,6 +2,7 @@
 package autodiff
 
 import (
+	"cmp"
 	"math"
 	"math/big"
 	"math/bits"
@@ -243,19 +244,26 @@ func (n Num) Pow(m Num) (Num, bool) {
 			return Int(0), true
 		}
 		if abs64(e) > maxExactPow {
+			// neither overflow nor underflow of a non-zero base is representable
 			v := math.Pow(n.Float64(), float64(e))
-			return Float(v), !math.IsInf(v, 0)
+			return Float(v), !math.IsInf(v, 0) && v != 0
 		}
 		r := Int(1)
 		base := n
+		e0 := e
 		if e < 0 {
 			base, _ = n.Inv()
 			e = -e
 		}
 		for ; e > 0; e-- {
 			r = r.Mul(base)
+			if r.IsFloat() {
+				// too big to be exact: one rounding instead of one per factor
+				v := math.Pow(n.Float64(), float64(e0))
+				return Float(v), !math.IsInf(v, 0) && v != 0
+			}
 		}
-		return r, r.IsFinite()
+		return r, true
 	}
 	// rational exponent a/b: exact only when n's numerator and denominator
 	// are perfect b-th powers (and n >= 0 or b is odd).
@@ -306,12 +314,9 @@ func (n Num) Cmp(m Num) int {
 		}
 		return big.NewRat(n.p, n.q).Cmp(big.NewRat(m.p, m.q))
 	}
-	a, b := n.Float64(), m.Float64()
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
+	// cmp.Compare puts NaN first, so that the order is total
+	if c := cmp.Compare(n.Float64(), m.Float64()); c != 0 {
+		return c
 	}
 	// equal values: order exact before float so that the order is total
 	switch {
@@ -320,7 +325,7 @@ func (n Num) Cmp(m Num) int {
 	case n.q == 0 && m.q != 0:
 		return 1
 	}
-	return 0
+	return cmp.Compare(math.Float64bits(n.f), math.Float64bits(m.f)) // NaN payloads
 }
 
 func cmpInt(a, b int64) int {

@@ -13,11 +13,8 @@ func Compare(a, b *Node) int {
 	if a == b {
 		return 0
 	}
-	if a.deg != b.deg {
-		if a.deg > b.deg {
-			return -1
-		}
-		return 1
+	if c := cmp.Compare(b.deg, a.deg); c != 0 {
+		return c // cmp.Compare orders a NaN degree (x^NaN) too, so the order stays total
 	}
 	if a.kind != b.kind {
 		return cmp.Compare(a.kind, b.kind)
@@ -46,6 +43,9 @@ func compareSame(a, b *Node) int {
 		if c := strings.Compare(a.point, b.point); c != 0 {
 			return c
 		}
+		if c := compareBool(a.home, b.home); c != 0 {
+			return c
+		}
 		if c := cmp.Compare(order(a.alpha), order(b.alpha)); c != 0 {
 			return c
 		}
@@ -62,6 +62,9 @@ func compareSame(a, b *Node) int {
 		if c := cmp.Compare(a.index, b.index); c != 0 {
 			return c
 		}
+		if c := compareBool(a.home, b.home); c != 0 {
+			return c
+		}
 	case KSum:
 		if c := compareArgs(a, b); c != 0 {
 			return c
@@ -69,6 +72,17 @@ func compareSame(a, b *Node) int {
 		return a.num.Cmp(b.num)
 	}
 	return compareArgs(a, b)
+}
+
+// compareBool orders the density's own point (true) first.
+func compareBool(a, b bool) int {
+	switch {
+	case a == b:
+		return 0
+	case a:
+		return -1
+	}
+	return 1
 }
 
 // compareArgs compares children (and coefficients) lexicographically.
