@@ -8,7 +8,7 @@ func TestPrintStability(t *testing.T) {
 	qy := Jet("q", "y", false, []uint8{0})
 	v1, v2 := Symbol("v", 1), Symbol("v", 2)
 	for _, c := range []struct {
-		e          *Node
+		e         *Node
 		text, tex string
 	}{
 		// negative coefficients and signs: a positive term leads
