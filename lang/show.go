@@ -285,6 +285,9 @@ func (s *scope) bindPoint(at Expr, vals []Value) (map[*ad.Node]float64, *Error) 
 	if err != nil {
 		return nil, err
 	}
+	if len(syms) == 0 {
+		return nil, nil // a constant: there is nothing to bind
+	}
 	if len(syms) != len(coords) {
 		return nil, s.errAt(at, "the point has %d coordinate%s but %s has %d", len(coords), plural(len(coords)), what, len(syms))
 	}
