@@ -427,7 +427,7 @@ func (rc *runCtx) stopRule(status solvers.Status, met solvers.Condition, steps i
 	case solvers.ConditionMet:
 		return fmt.Sprintf("until %s %s %s", met.Quantity, met.Op, FormatNumber(met.Value, 6))
 	case solvers.DefaultLimit:
-		return fmt.Sprintf("step limit %d reached before the until condition held", solvers.DefaultStepLimit)
+		return fmt.Sprintf("step limit %d reached before the until condition held; add for N steps to allow more", solvers.DefaultStepLimit)
 	case solvers.Cancelled:
 		return "interrupted"
 	}

@@ -374,7 +374,7 @@ func (r *objectiveRun) record(res *solvers.Result, wall float64) *RunRecord {
 	}
 	line += "; wall " + fmtSeconds(wall)
 	sum = append(sum, line)
-	if t := rateText(d.Rate, "f − f_final"); t != "" {
+	if t := rateText(d.Rate, "f − f*"); t != "" {
 		sum = append(sum, "  rate: "+t)
 	}
 	for i, name := range r.monNames {

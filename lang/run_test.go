@@ -137,7 +137,7 @@ func TestProblems(t *testing.T) {
 			if f := r.Final["value"].(float64); math.Abs(f-p.fmin) > 1e-12*math.Max(1, math.Abs(p.fmin)) {
 				t.Errorf("f = %g, want %g", f, p.fmin)
 			}
-			if r.Stopped == fmt.Sprintf("step limit %d reached before the until condition held", 100_000_000) {
+			if strings.HasPrefix(r.Stopped, "step limit") {
 				t.Errorf("stopped by the default step limit")
 			}
 		})

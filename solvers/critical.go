@@ -66,7 +66,6 @@ func FindCritical(p *Problem, x0 []float64) (*CriticalPoint, error) {
 	d := make([]float64, n)
 	dv := mat.NewVecDense(n, d)
 	gv := mat.NewVecDense(n, g)
-	var lu mat.LU
 	f := p.FuncGrad(g, x)
 	if !isFinite(f) || !allFinite(g) {
 		return nil, fmt.Errorf("f or ∇f is not finite at the starting point")
@@ -98,7 +97,7 @@ func FindCritical(p *Problem, x0 []float64) (*CriticalPoint, error) {
 		if math.Sqrt(2*phi) <= CriticalGradTol*unitRoundoff*(1+hn*(1+vnormInf(x))) || phi == 0 {
 			return classify(p, x, f, math.Sqrt(2*phi), hs, it-1)
 		}
-		newton := lambda == 0 && solveLU(&lu, hd, dv, gv, "Hessian") == nil
+		newton := lambda == 0 && solveLU(hd, dv, gv, "Hessian") == nil
 		if newton {
 			for i := range d {
 				d[i] = -d[i]
@@ -241,9 +240,8 @@ func classify(p *Problem, x []float64, f, gradNorm float64, hs *mat.SymDense, it
 	moving := 0.0
 	g := make([]float64, n)
 	p.FuncGrad(g, x)
-	var lu mat.LU
 	d := make([]float64, n)
-	if solveLU(&lu, mat.DenseCopyOf(hs), mat.NewVecDense(n, d), mat.NewVecDense(n, g), "Hessian") == nil {
+	if solveLU(mat.DenseCopyOf(hs), mat.NewVecDense(n, d), mat.NewVecDense(n, g), "Hessian") == nil {
 		xn := make([]float64, n)
 		for i := range xn {
 			xn[i] = x[i] - d[i]

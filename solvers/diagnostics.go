@@ -30,7 +30,7 @@ type Diagnostics struct {
 	// Length is the trajectory's length Σ‖x_{k+1} − x_k‖.
 	Length float64
 
-	// Rate is a fit of f − f_final against t.
+	// Rate is a fit of the decay of f − f* against t.
 	Rate RateFit
 
 	// Monitors describe each monitored quantity along the run.
@@ -68,19 +68,18 @@ func (t Trend) Monotonicity() string {
 	return "not monotone"
 }
 
-// RateFit is a least-squares fit of the convergence of f to its final
-// value: log(f − f_final) against t (Kind "exponential": f − f_final ≈
-// C·e^{−Rate·t}) or against log t (Kind "power": f − f_final ≈ C·t^{−Rate}),
-// whichever the data follow (see fitRate). Kind is "" when there are too few
-// usable points (f reached its final value to rounding at once, or the run
-// was too short).
+// RateFit is a least-squares fit of the convergence of f to its limit f*:
+// Kind "exponential", f − f* ≈ C·e^{−Rate·t}, or Kind "power",
+// f − f* ≈ C·t^{−Rate}, whichever the data follow (see fitRate). Kind is
+// "" when there are too few usable points (f reached its limit to rounding
+// at once, or the run was too short).
 type RateFit struct {
 	Kind string
 	Rate float64
 	C    float64
 	R2   float64
-	// PerStep is the factor by which f − f_final shrinks per step on
-	// average over the fitted window (for an exponential fit).
+	// PerStep is the factor by which f − f* shrinks per step on average
+	// over the fitted window (for an exponential fit).
 	PerStep float64
 	// From and To are the fitted window in t; Points how many samples it held.
 	From, To float64
@@ -123,45 +122,60 @@ func (s *stepSampler[T]) add(step int, v T) {
 	s.next = step + s.stride
 }
 
-// fitRate fits f − fFinal over the samples of a run of n steps. It uses
-// the samples with 1 ≤ step ≤ 3n/4 (later ones are biased by subtracting
-// fFinal, which is itself still moving) whose distance to fFinal exceeds
-// the rounding floor 1e-13·max(|f₀|, |fFinal|), and of those the later
-// half (the asymptotic regime, after the initial transient), at least 8.
-// When neither the exponential rates nor the power-law exponents of the
-// window's two halves agree within 10 % (a transient still dominates:
-// two modes, a change of regime), the window is narrowed to its later
-// half, up to three times. The form chosen is the one whose rate differs
-// less between the halves; a power law needs a window spanning a factor 2
-// in t.
-func fitRate(samples []Sample, fFinal float64, n int) RateFit {
-	if len(samples) == 0 || n < 16 {
+// fitRate fits the decay of f over the samples of a run of n steps. It
+// fits the rate of decrease −df/dt, estimated between consecutive samples,
+// rather than f − f_final: that needs no estimate of the limit f* (f_final
+// is still moving, and for a power law far from f*), and a decay
+// f − f* = C·e^{−rt} or C·t^{−p} shows in −df/dt = rC·e^{−rt} or
+// pC·t^{−p−1}. It uses the differences above rounding (a decrease of at
+// least 1e-12 of |f|, in the part of the run where f still decreases), the
+// later half of them in log t (the asymptotic regime; samples are even in
+// steps, so a later half by count would span at most a factor 2 in t, too
+// little to tell a power law), at least 8. When neither the exponential
+// rates nor the power-law exponents of the window's two halves agree
+// within 10 % (a transient still dominates: two modes, a change of
+// regime), the window is narrowed to its later half, up to three times.
+// The form chosen is the one whose rate differs less between the halves;
+// a power law needs a window spanning a factor 2 in t.
+func fitRate(samples []Sample, n int) RateFit {
+	if len(samples) < 3 || n < 16 {
 		return RateFit{}
 	}
-	floor := 1e-13 * math.Max(math.Abs(samples[0].F), math.Abs(fFinal))
-	var cand []Sample
-	for _, s := range samples {
-		if s.Step >= 1 && 4*s.Step <= 3*n && s.F-fFinal > floor && s.T > 0 {
-			cand = append(cand, s)
+	type point struct {
+		t, d  float64 // time and −df/dt
+		steps float64
+	}
+	var cand []point
+	for i := 1; i < len(samples); i++ {
+		a, b := samples[i-1], samples[i]
+		drop, dt := a.F-b.F, b.T-a.T
+		if a.Step < 1 || dt <= 0 || !(drop > 1e-12*math.Max(math.Abs(a.F), math.Abs(b.F))) || drop <= 0 {
+			continue
 		}
+		cand = append(cand, point{t: (a.T + b.T) / 2, d: drop / dt, steps: float64(a.Step+b.Step) / 2})
 	}
 	const minPoints = 8
 	if len(cand) < minPoints {
 		return RateFit{}
 	}
-	if k := len(cand) / 2; len(cand)-k >= minPoints {
+	mid := math.Sqrt(cand[0].t * cand[len(cand)-1].t)
+	k := 0
+	for k < len(cand) && cand[k].t < mid {
+		k++
+	}
+	if len(cand)-k >= minPoints {
 		cand = cand[k:]
 	} else {
 		cand = cand[len(cand)-minPoints:]
 	}
-	fits := func(w []Sample) (aE, bE, r2E, aP, bP, r2P float64) {
+	fits := func(w []point) (aE, bE, r2E, aP, bP, r2P float64) {
 		xsE := make([]float64, len(w))
 		xsP := make([]float64, len(w))
 		ys := make([]float64, len(w))
-		for i, s := range w {
-			xsE[i] = s.T
-			xsP[i] = math.Log(s.T)
-			ys[i] = math.Log(s.F - fFinal)
+		for i, p := range w {
+			xsE[i] = p.t
+			xsP[i] = math.Log(p.t)
+			ys[i] = math.Log(p.d)
 		}
 		aE, bE, r2E = linearFit(xsE, ys)
 		aP, bP, r2P = linearFit(xsP, ys)
@@ -187,18 +201,25 @@ func fitRate(samples []Sample, fFinal float64, n int) RateFit {
 	}
 	aE, bE, r2E, aP, bP, r2P := fits(cand)
 	first, last := cand[0], cand[len(cand)-1]
-	fit := RateFit{From: first.T, To: last.T, Points: len(cand)}
+	fit := RateFit{From: first.t, To: last.t, Points: len(cand)}
 	// the form whose rate is the same on both halves of the window is the
 	// one the data follow; a power law also needs a window spanning a
 	// factor 2 in t (on a narrow window both fit with R² ≈ 1, as p = r·t
 	// locally, and an exponential is the simpler claim)
-	if dE <= dP || last.T < 2*first.T || math.IsNaN(r2P) {
-		fit.Kind, fit.Rate, fit.C, fit.R2 = "exponential", -bE, math.Exp(aE), r2E
-		if last.Step > first.Step {
-			fit.PerStep = math.Exp(bE * (last.T - first.T) / float64(last.Step-first.Step))
+	if dE <= dP || last.t < 2*first.t || math.IsNaN(r2P) || -bP <= 1 {
+		if bE >= 0 {
+			return RateFit{} // f decreases ever faster: not converging yet
+		}
+		// −df/dt = rC·e^{−rt}
+		fit.Kind, fit.Rate, fit.R2 = "exponential", -bE, r2E
+		fit.C = math.Exp(aE) / fit.Rate
+		if last.steps > first.steps {
+			fit.PerStep = math.Exp(bE * (last.t - first.t) / (last.steps - first.steps))
 		}
 	} else {
-		fit.Kind, fit.Rate, fit.C, fit.R2 = "power", -bP, math.Exp(aP), r2P
+		// −df/dt = pC·t^{−p−1}
+		fit.Kind, fit.Rate, fit.R2 = "power", -bP-1, r2P
+		fit.C = math.Exp(aP) / fit.Rate
 	}
 	return fit
 }

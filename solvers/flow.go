@@ -280,7 +280,7 @@ func (r *runner) run(x0 []float64) (*Result, error) {
 	if r.path != nil && r.path.steps[len(r.path.steps)-1] != r.step {
 		r.path.items = append(r.path.items, slices.Clone(r.loc.X))
 	}
-	d.Rate = fitRate(r.samples.items, r.loc.F, r.step)
+	d.Rate = fitRate(r.samples.items, r.step)
 	return r.finish(nil)
 }
 

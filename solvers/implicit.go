@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"math"
 
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/blas64"
+	"gonum.org/v1/gonum/lapack/lapack64"
 	"gonum.org/v1/gonum/mat"
 )
 
@@ -17,7 +20,8 @@ import (
 // whose optimality condition is x_{k+1} = x_k − h∇f(x_{k+1}). φ is
 // minimised by Newton's method from z = x_k on its gradient
 // r(z) = (z − x_k)/h + ∇f(z) and Hessian A(z) = I/h + ∇²f(z) (the
-// symbolic Hessian), with two safeguards: when A is not positive definite
+// symbolic Hessian; Cholesky by LAPACK's dpotrf through gonum), with two
+// safeguards: when A is not positive definite
 // (f nonconvex) a multiple of I is added until its Cholesky factorisation
 // succeeds (Levenberg), and the step is halved until φ decreases
 // sufficiently (Armijo, c = 1e-4). The iteration stops when
@@ -40,9 +44,8 @@ type ImplicitEuler struct {
 	zt      []float64
 	r, d, g []float64
 	hess    *mat.SymDense
-	a       *mat.SymDense
-	chol    mat.Cholesky
-	rv, dv  *mat.VecDense
+	a       blas64.Symmetric // A, then its Cholesky factor (LAPACK's dpotrf)
+	rhs     blas64.General
 }
 
 var (
@@ -74,8 +77,9 @@ func (m *ImplicitEuler) Init(p *Problem, loc *Location, _ *Settings) error {
 	n := p.Dim
 	m.p, m.t0, m.k, m.evals = p, loc.T, 0, 0
 	m.xk, m.z, m.zt, m.r, m.d, m.g = make([]float64, n), make([]float64, n), make([]float64, n), make([]float64, n), make([]float64, n), make([]float64, n)
-	m.hess, m.a = mat.NewSymDense(n, nil), mat.NewSymDense(n, nil)
-	m.rv, m.dv = mat.NewVecDense(n, m.r), mat.NewVecDense(n, m.d)
+	m.hess = mat.NewSymDense(n, nil)
+	m.a = blas64.Symmetric{N: n, Stride: n, Uplo: blas.Upper, Data: make([]float64, n*n)}
+	m.rhs = blas64.General{Rows: n, Cols: 1, Stride: 1, Data: m.d}
 	return nil
 }
 
@@ -117,9 +121,8 @@ func (m *ImplicitEuler) Step(loc *Location) error {
 		if err := m.factor(n, h); err != nil {
 			return err
 		}
-		if err := m.chol.SolveVecTo(m.dv, m.rv); err != nil {
-			return fmt.Errorf("the Newton system of the proximal step is singular (%v)", err)
-		}
+		copy(d, r)
+		lapack64.Potrs(blas64.Triangular{Uplo: blas.Upper, Diag: blas.NonUnit, N: n, Stride: n, Data: m.a.Data}, m.rhs)
 		slope := 0.0 // ∇φ·d along the direction −d
 		for i := range d {
 			d[i] = -d[i]
@@ -206,10 +209,10 @@ func (m *ImplicitEuler) factor(n int, h float64) error {
 				if i == j {
 					v += 1/h + mu
 				}
-				m.a.SetSym(i, j, v)
+				m.a.Data[i*n+j] = v
 			}
 		}
-		if m.chol.Factorize(m.a) {
+		if _, ok := lapack64.Potrf(m.a); ok {
 			return nil
 		}
 		if mu == 0 {

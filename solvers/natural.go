@@ -5,6 +5,10 @@ import (
 	"fmt"
 	"math"
 
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/blas64"
+	"gonum.org/v1/gonum/lapack"
+	"gonum.org/v1/gonum/lapack/lapack64"
 	"gonum.org/v1/gonum/mat"
 )
 
@@ -21,7 +25,8 @@ const MaxCondition = 1e14
 //
 // the explicit Euler scheme of the flow dx/dt = −M(x)⁻¹∇f(x), steepest
 // descent in the metric M. The linear system M d = ∇f is solved by LU
-// factorisation with partial pivoting (gonum/mat), never by inverting M;
+// factorisation with partial pivoting (LAPACK through gonum), never by
+// inverting M;
 // a step fails when M is not finite, its condition number exceeds
 // MaxCondition, or it is not positive definite along ∇f (∇f·M⁻¹∇f < 0:
 // the step would go uphill). H has no default; the Problem supplies M.
@@ -33,9 +38,7 @@ type Natural struct {
 	k     int
 	evals int
 	m     *mat.Dense
-	lu    mat.LU
-	gv    *mat.VecDense
-	dv    *mat.VecDense
+	ls    *denseSolver
 	d     []float64
 }
 
@@ -53,15 +56,14 @@ func (m *Natural) Init(p *Problem, loc *Location, _ *Settings) error {
 	m.p, m.t0, m.k, m.evals = p, loc.T, 0, 0
 	m.m = mat.NewDense(n, n, nil)
 	m.d = make([]float64, n)
-	m.dv = mat.NewVecDense(n, m.d)
-	m.gv = mat.NewVecDense(n, loc.Grad)
+	m.ls = newDenseSolver(n)
 	return nil
 }
 
 // Step solves M(x)d = ∇f(x) and moves to x − h·d.
 func (m *Natural) Step(loc *Location) error {
 	m.p.Metric(m.m, loc.X)
-	if err := solveLU(&m.lu, m.m, m.dv, m.gv, "metric"); err != nil {
+	if err := m.ls.solve(m.m.RawMatrix().Data, loc.Grad, m.d, "metric"); err != nil {
 		return err
 	}
 	// a metric must be positive definite: then ∇f·M⁻¹∇f > 0 and the step
@@ -82,23 +84,71 @@ func (m *Natural) Step(loc *Location) error {
 
 func (m *Natural) evaluations() (int, int) { return m.evals, 0 }
 
-// solveLU solves a·dst = b, failing when a is not finite or is singular
-// to working precision (condition number above MaxCondition).
-func solveLU(lu *mat.LU, a *mat.Dense, dst, b *mat.VecDense, what string) error {
-	r, c := a.Dims()
-	for i := 0; i < r; i++ {
-		for j := 0; j < c; j++ {
-			if !isFinite(a.At(i, j)) {
-				return fmt.Errorf("the %s has a non-finite entry at [%d, %d]", what, i+1, j+1)
-			}
+// denseSolver solves n×n systems by LU factorisation with partial
+// pivoting (LAPACK's dgetrf/dgetrs through gonum's lapack64) and
+// estimates the condition number (dgecon), in workspace allocated once:
+// a solve allocates nothing.
+type denseSolver struct {
+	a     blas64.General
+	b     blas64.General
+	ipiv  []int
+	work  []float64
+	iwork []int
+}
+
+func newDenseSolver(n int) *denseSolver {
+	return &denseSolver{
+		a:     blas64.General{Rows: n, Cols: n, Stride: n, Data: make([]float64, n*n)},
+		b:     blas64.General{Rows: n, Cols: 1, Stride: 1, Data: make([]float64, n)},
+		ipiv:  make([]int, n),
+		work:  make([]float64, 4*n),
+		iwork: make([]int, n),
+	}
+}
+
+// solve writes the solution of m·x = rhs into x, where m holds the matrix
+// row by row. It fails when m is not finite or is singular to working
+// precision (condition number above MaxCondition).
+func (s *denseSolver) solve(m, rhs, x []float64, what string) error {
+	n := s.a.Rows
+	for k, v := range m {
+		if !isFinite(v) {
+			return fmt.Errorf("the %s has a non-finite entry at [%d, %d]", what, k/n+1, k%n+1)
 		}
 	}
-	lu.Factorize(a)
-	if cond := lu.Cond(); !(cond <= MaxCondition) {
-		return &SingularError{What: what, Cond: cond}
-	}
-	if err := lu.SolveVecTo(dst, false, b); err != nil {
+	copy(s.a.Data, m)
+	anorm := lapack64.Lange(lapack.MaxColumnSum, s.a, s.work)
+	if !lapack64.Getrf(s.a, s.ipiv) {
 		return &SingularError{What: what, Cond: math.Inf(1)}
+	}
+	rcond := lapack64.Gecon(lapack.MaxColumnSum, s.a, anorm, s.work, s.iwork)
+	if !(rcond >= 1/MaxCondition) {
+		return &SingularError{What: what, Cond: 1 / rcond}
+	}
+	copy(s.b.Data, rhs)
+	lapack64.Getrs(blas.NoTrans, s.a, s.b, s.ipiv)
+	copy(x, s.b.Data)
+	return nil
+}
+
+// solveLU solves a·dst = b for gonum matrices (outside inner loops).
+func solveLU(a *mat.Dense, dst, b *mat.VecDense, what string) error {
+	n, _ := a.Dims()
+	s := newDenseSolver(n)
+	m := make([]float64, 0, n*n)
+	for i := 0; i < n; i++ {
+		m = append(m, a.RawRowView(i)...)
+	}
+	x := make([]float64, n)
+	rhs := make([]float64, n)
+	for i := range rhs {
+		rhs[i] = b.AtVec(i)
+	}
+	if err := s.solve(m, rhs, x, what); err != nil {
+		return err
+	}
+	for i, v := range x {
+		dst.SetVec(i, v)
 	}
 	return nil
 }
@@ -138,10 +188,8 @@ type Newton struct {
 	k     int
 	evals int
 	hess  *mat.SymDense
-	a     *mat.Dense
-	lu    mat.LU
-	gv    *mat.VecDense
-	dv    *mat.VecDense
+	a     []float64
+	ls    *denseSolver
 	d     []float64
 }
 
@@ -158,18 +206,22 @@ func (m *Newton) Init(p *Problem, loc *Location, _ *Settings) error {
 	n := p.Dim
 	m.p, m.t0, m.k, m.evals = p, loc.T, 0, 0
 	m.hess = mat.NewSymDense(n, nil)
-	m.a = mat.NewDense(n, n, nil)
+	m.a = make([]float64, n*n)
 	m.d = make([]float64, n)
-	m.dv = mat.NewVecDense(n, m.d)
-	m.gv = mat.NewVecDense(n, loc.Grad)
+	m.ls = newDenseSolver(n)
 	return nil
 }
 
 // Step solves ∇²f(x)d = ∇f(x) and moves to x − h·d.
 func (m *Newton) Step(loc *Location) error {
 	m.p.Hess(m.hess, loc.X)
-	m.a.Copy(m.hess)
-	if err := solveLU(&m.lu, m.a, m.dv, m.gv, "Hessian"); err != nil {
+	n := len(loc.X)
+	for i := 0; i < n; i++ {
+		for j := 0; j < n; j++ {
+			m.a[i*n+j] = m.hess.At(i, j)
+		}
+	}
+	if err := m.ls.solve(m.a, loc.Grad, m.d, "Hessian"); err != nil {
 		return err
 	}
 	x, h := loc.X, m.H
