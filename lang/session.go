@@ -4,6 +4,7 @@ package lang
 import (
 	"fmt"
 	"maps"
+	"reflect"
 	"slices"
 	"strings"
 	"unicode"
@@ -278,4 +279,63 @@ func StartsStatement(line string) bool {
 		end = len(line)
 	}
 	return end > 0 && isStatementKeyword(line[:end])
+}
+
+// ShiftLines moves every position in f's statements n lines down, for a
+// REPL that parses what is typed one entry at a time but numbers lines over
+// the whole session (so that statements print, and checks draw their
+// random points, as in a script). f.Src keeps the entry's text: to quote a
+// line, an error's position must be moved back up.
+func (f *File) ShiftLines(n int) {
+	seen := map[any]bool{}
+	for _, st := range f.Stmts {
+		shiftValue(reflect.ValueOf(st), n, seen)
+	}
+}
+
+var posType = reflect.TypeFor[Pos]()
+
+// shiftValue shifts the positions in a syntax tree node and its children,
+// each node once.
+func shiftValue(v reflect.Value, n int, seen map[any]bool) {
+	switch v.Kind() {
+	case reflect.Interface:
+		if !v.IsNil() {
+			shiftValue(v.Elem(), n, seen)
+		}
+	case reflect.Pointer:
+		if v.IsNil() || seen[v.Interface()] {
+			return
+		}
+		seen[v.Interface()] = true
+		if sh, ok := v.Interface().(interface{ shiftLines(int) }); ok {
+			sh.shiftLines(n) // the embedded span
+		}
+		shiftValue(v.Elem(), n, seen)
+	case reflect.Slice:
+		for i := range v.Len() {
+			shiftValue(v.Index(i), n, seen)
+		}
+	case reflect.Struct:
+		if v.Type() == posType {
+			if p := v.Addr().Interface().(*Pos); p.IsValid() {
+				p.Line += n
+			}
+			return
+		}
+		for i := range v.NumField() {
+			if v.Type().Field(i).IsExported() {
+				shiftValue(v.Field(i), n, seen)
+			}
+		}
+	}
+}
+
+func (s *span) shiftLines(n int) {
+	if s.Start.IsValid() {
+		s.Start.Line += n
+	}
+	if s.Stop.IsValid() {
+		s.Stop.Line += n
+	}
 }

@@ -309,14 +309,19 @@ func (r *repl) exec(text string, before int) {
 		}
 	}()
 	f, errs := lang.Parse(r.name, []byte(text))
-	r.rep.src, r.rep.shift = f.Src, before
-	defer func() { r.rep.src = nil }()
 	if len(errs) > 0 {
-		for _, e := range errs {
-			r.rep.Error(e)
+		for _, e := range errs { // positioned in the entry
+			msg := e.Error()
+			if e.Pos.IsValid() {
+				msg = shiftMessage(msg, r.name, e.Pos.Line, before)
+			}
+			fmt.Fprintln(r.errw, msg)
 		}
 		r.errors++
 	}
+	f.ShiftLines(before)
+	r.rep.src, r.rep.shift = f.Src, before
+	defer func() { r.rep.src = nil }()
 	for _, st := range f.Stmts {
 		ctx, cancel := context.WithCancel(r.base)
 		r.mu.Lock()
@@ -324,7 +329,6 @@ func (r *repl) exec(text string, before int) {
 		r.mu.Unlock()
 		r.in.SetContext(ctx)
 		checks := r.in.FailedChecks()
-		_, r.rep.inLoad = st.(*lang.LoadStmt)
 		err := r.in.ExecStmt(f.Src, st)
 		r.mu.Lock()
 		r.cancel = nil
@@ -346,43 +350,33 @@ func (r *repl) exec(text string, before int) {
 	}
 }
 
-// shiftReporter passes reports on with line numbers counted from the start
-// of the session rather than of the entry, so that messages name the line
-// as the user typed it (and a piped script's errors its own lines).
+// shiftReporter passes reports on, quoting the source line of errors in
+// the entry being run: its statements are positioned over the session
+// (File.ShiftLines) but its Source holds the entry alone.
 type shiftReporter struct {
-	inner  lang.Reporter
-	r      *repl
-	src    *lang.Source // the entry being run; nil outside exec
-	shift  int          // lines before the entry
-	inLoad bool         // running a load statement: records are the loaded file's
+	inner lang.Reporter
+	r     *repl
+	src   *lang.Source // the entry being run; nil outside exec
+	shift int          // lines before the entry
 }
 
-func (s *shiftReporter) Record(rec lang.Record) {
-	if s.src != nil && !s.inLoad {
-		switch rec := rec.(type) {
-		case *lang.ShowRecord:
-			rec.Line += s.shift
-		case *lang.CheckRecord:
-			rec.Line += s.shift
-		case *lang.RunRecord:
-			rec.Line += s.shift
-		}
-	}
-	s.inner.Record(rec)
-}
-
+func (s *shiftReporter) Record(rec lang.Record)                 { s.inner.Record(rec) }
 func (s *shiftReporter) RunRows(label string, columns []string) { s.inner.RunRows(label, columns) }
 func (s *shiftReporter) Row(values []float64)                   { s.inner.Row(values) }
 
 func (s *shiftReporter) Error(e *lang.Error) {
-	if s.src == nil || e.Src != s.src || s.shift == 0 || !e.Pos.IsValid() {
+	if s.src == nil || e.Src != s.src || s.shift == 0 || e.Pos.Line <= s.shift {
 		s.inner.Error(e)
 		return
 	}
-	// The entry was parsed on its own: renumber the message's lines (its
-	// first line and the quoted line's gutter), which costs nothing however
-	// long the session has been.
-	fmt.Fprintln(s.r.errw, shiftMessage(e.Error(), e.Src.Name, e.Pos.Line, s.shift))
+	// Print it at its line in the entry, then renumber the message, which
+	// costs nothing however long the session has been.
+	c := *e
+	c.Pos.Line -= s.shift
+	if c.End.IsValid() {
+		c.End.Line -= s.shift
+	}
+	fmt.Fprintln(s.r.errw, shiftMessage(c.Error(), e.Src.Name, c.Pos.Line, s.shift))
 }
 
 // shiftMessage renumbers line n of file name as n+shift in an error
