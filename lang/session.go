@@ -10,6 +10,7 @@ import (
 	"unicode"
 
 	ad "flowlang/autodiff"
+	"flowlang/solvers"
 )
 
 // Names returns every name declared in the session, the standard library's
@@ -208,27 +209,27 @@ type MethodInfo struct {
 	Doc    string
 }
 
-// Methods lists the run methods of SPEC §3.3 with their parameters. It is
-// the REPL's own table: the solvers do not expose theirs yet.
+// Methods lists the run methods of SPEC §3.3 with their parameters: the
+// solvers' table for objectives, and for functionals a table of the REPL's
+// own until the particle and grid solvers expose theirs.
 func Methods() []MethodInfo {
-	return slices.Clone(methodTable)
+	var out []MethodInfo
+	for _, m := range solvers.Methods() {
+		mi := MethodInfo{Name: m.Name, Target: "objective", Doc: m.Doc}
+		for _, p := range m.Params {
+			mi.Params = append(mi.Params, p.Name)
+		}
+		out = append(out, mi)
+	}
+	return append(out, functionalMethods...)
 }
 
-var methodTable = []MethodInfo{
-	{"euler", "objective", []string{"h"}, "gradient descent x ← x − h∇f"},
-	{"implicit_euler", "objective", []string{"h"}, "proximal step x ← argmin ‖x − xₖ‖²/2h + f(x)"},
-	{"rk4", "objective", []string{"h"}, "classical Runge–Kutta 4"},
-	{"rk45", "objective", []string{"rtol", "atol"}, "adaptive Dormand–Prince"},
-	{"normalized", "objective", []string{"eps"}, "x ← x − ε∇f/‖∇f‖"},
-	{"heavy_ball", "objective", []string{"h", "beta"}, "x ← x − h∇f + β(x − x_prev)"},
-	{"nesterov", "objective", []string{"h"}, "Nesterov's scheme, β_k = (k − 1)/(k + 2)"},
-	{"natural", "objective", []string{"h", "metric"}, "x ← x − h M(x)⁻¹∇f"},
-	{"newton", "objective", []string{"h"}, "damped Newton x ← x − h H⁻¹∇f"},
+var functionalMethods = []MethodInfo{
 	{"langevin", "functional", []string{"h", "batch"}, "Euler–Maruyama for the Langevin SDE"},
 	{"mala", "functional", []string{"h"}, "Metropolis-adjusted Langevin"},
 	{"particles", "functional", []string{"h", "batch"}, "deterministic particles dx/dt = −∇ δF/δq"},
 	{"blob", "functional", []string{"h", "eps", "batch"}, "blob method: entropy through a smoothed density"},
-	{"svgd", "functional", []string{"h", "bandwidth"}, "Stein variational gradient descent"},
+	{"svgd", "functional", []string{"h", "bandwidth", "batch"}, "Stein variational gradient descent"},
 	{"grid", "functional", []string{"h", "domain", "n"}, "finite volumes for ∂q/∂t = ∇·(q∇δF/δq)"},
 	{"jko", "functional", []string{"tau"}, "Jordan–Kinderlehrer–Otto steps, 1-D"},
 }
