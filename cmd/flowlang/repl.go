@@ -184,9 +184,30 @@ func (r *repl) readTerminal(stdin *os.File, history string) int {
 
 // piped reads statements from a pipe or file, without prompts.
 func (r *repl) piped(stdin io.Reader) int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := context.WithCancel(context.Background())
 	defer stop()
 	r.base = ctx
+	// An interrupt stops the running statement, after which the session
+	// ends; while waiting for input (a terminal whose output is redirected)
+	// it ends the session at once, since the read cannot be cancelled.
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt)
+	defer signal.Stop(sigs)
+	go func() {
+		select {
+		case <-sigs:
+		case <-ctx.Done():
+			return
+		}
+		r.mu.Lock()
+		running := r.cancel != nil
+		stop()
+		r.mu.Unlock()
+		if !running {
+			fmt.Fprintln(r.errw, "flowlang: interrupted")
+			os.Exit(exitError)
+		}
+	}()
 	br := bufio.NewReader(stdin)
 	for !r.quit {
 		line, err := br.ReadString('\n')

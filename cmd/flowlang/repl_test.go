@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -549,6 +550,60 @@ func TestPipeInterruptEndsTheSession(t *testing.T) {
 	}
 	if strings.Contains(errb.String(), "steps/s") {
 		t.Error("a progress bar was drawn on a pipe")
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe to read while a process writes to it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func TestPipeInterruptWhileWaitingForInput(t *testing.T) {
+	cmd := exec.Command(os.Args[0], "repl")
+	cmd.Env = append(os.Environ(), replTestMainEnv+"=1")
+	stdin, err := cmd.StdinPipe() // kept open: the session waits for input
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stdin.Close()
+	var out, errb syncBuffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	io.WriteString(stdin, "show 1\n")
+	deadline := time.Now().Add(ptyTimeout)
+	for !strings.Contains(out.String(), "1 = 1") && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	cmd.Process.Signal(os.Interrupt)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != exitError {
+			t.Errorf("exit %v after an interrupt, want code %d", err, exitError)
+		}
+	case <-time.After(ptyTimeout):
+		cmd.Process.Kill()
+		t.Fatal("an interrupt did not end a session waiting for input")
+	}
+	if !strings.Contains(errb.String(), "flowlang: interrupted") {
+		t.Errorf("stderr %q", errb.String())
 	}
 }
 
