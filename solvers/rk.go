@@ -111,9 +111,9 @@ type RK45 struct {
 	rejects  int
 
 	y, k1, k2, k3, k4, k5, k6, k7, ys, yn, g7 []float64
-	// dense output of the last step: x(t₀ + θh) = r1 + θ(r2 + (1−θ)(r3 + θ(r4 + (1−θ)r5)))
-	r1, r2, r3, r4, r5 []float64
-	dt0, dh            float64
+	// the last step's start y₀ (its end is yn), for the dense output
+	r1      []float64
+	dt0, dh float64
 }
 
 var (
@@ -172,7 +172,7 @@ func (m *RK45) Init(p *Problem, loc *Location, s *Settings) error {
 	m.p, m.evals, m.rejects, m.rejected = p, 0, 0, false
 	vec := func() []float64 { return make([]float64, n) }
 	m.y, m.k1, m.k2, m.k3, m.k4, m.k5, m.k6, m.k7, m.ys, m.yn, m.g7 = vec(), vec(), vec(), vec(), vec(), vec(), vec(), vec(), vec(), vec(), vec()
-	m.r1, m.r2, m.r3, m.r4, m.r5 = vec(), vec(), vec(), vec(), vec()
+	m.r1 = vec()
 	m.tEnd = math.Inf(1)
 	if s != nil {
 		for _, c := range s.Until {
@@ -293,16 +293,9 @@ func (m *RK45) Step(loc *Location) error {
 			m.rejected = true
 			continue
 		}
-		// accepted: keep the dense output of [t, t + h]
-		for i := range y {
-			dy := yn[i] - y[i]
-			bspl := h*k1[i] - dy
-			m.r1[i] = y[i]
-			m.r2[i] = dy
-			m.r3[i] = bspl
-			m.r4[i] = dy - h*k7[i] - bspl
-			m.r5[i] = h * (dpD1*k1[i] + dpD3*k3[i] + dpD4*k4[i] + dpD5*k5[i] + dpD6*k6[i] + dpD7*k7[i])
-		}
+		// accepted: keep what the dense output of [t, t + h] needs (the
+		// old point, and the stages: k1 moves to k7's slice below)
+		copy(m.r1, y)
 		m.dt0, m.dh = t, h
 		fac := 5.0
 		if m.rejected {
@@ -319,7 +312,7 @@ func (m *RK45) Step(loc *Location) error {
 		m.rejected = false
 		copy(y, yn)
 		copy(loc.Grad, m.g7)
-		copy(k1, k7) // FSAL
+		m.k1, m.k7 = k7, k1 // FSAL: the last stage is the next step's first
 		loc.F = fNew
 		if last {
 			loc.T = m.tEnd
@@ -338,16 +331,30 @@ func (m *RK45) negGrad(k, x []float64) {
 	}
 }
 
-// Interpolate evaluates the continuous extension of the last step at t.
+// Interpolate evaluates the continuous extension of the last step at t
+// (DOPRI5's CONTD5), computed here rather than at every step, as rows are
+// rarer than steps:
+//
+//	x(t₀ + θh) = y₀ + θ(Δ + (1−θ)(b + θ(Δ − h·k₇ − b + (1−θ)·h·Σ dᵢkᵢ))),
+//
+// Δ = y₁ − y₀, b = h·k₁ − Δ. It must be called before the next step.
 func (m *RK45) Interpolate(x []float64, t float64) {
 	if m.dh == 0 {
 		copy(x, m.r1)
 		return
 	}
-	th := (t - m.dt0) / m.dh
+	h := m.dh
+	th := (t - m.dt0) / h
 	th1 := 1 - th
+	// after the step, m.k7 holds its first stage and m.k1 its last
+	k1, k3, k4, k5, k6, k7 := m.k7, m.k3, m.k4, m.k5, m.k6, m.k1
 	for i := range x {
-		x[i] = m.r1[i] + th*(m.r2[i]+th1*(m.r3[i]+th*(m.r4[i]+th1*m.r5[i])))
+		y0 := m.r1[i]
+		dy := m.yn[i] - y0
+		bspl := h*k1[i] - dy
+		r4 := dy - h*k7[i] - bspl
+		r5 := h * (dpD1*k1[i] + dpD3*k3[i] + dpD4*k4[i] + dpD5*k5[i] + dpD6*k6[i] + dpD7*k7[i])
+		x[i] = y0 + th*(dy+th1*(bspl+th*(r4+th1*r5)))
 	}
 }
 
