@@ -271,7 +271,12 @@ func latexTerm(t *Node, c Num, flip *Node) (string, int) {
 		case e.Sign() < 0:
 			den = append(den, latexPower(bases[i], e.Neg()))
 		default:
-			num = append(num, latexPower(bases[i], e))
+			f := latexPower(bases[i], e)
+			if bases[i].kind == KJet && order(bases[i].alpha) > 0 && e.IsOne() && i != idx[len(idx)-1] {
+				// \partial_{x} q followed by a factor would read as its derivative
+				f = `\left(` + f + `\right)`
+			}
+			num = append(num, f)
 		}
 	}
 	join := func(fs []string) string {
