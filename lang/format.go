@@ -3,6 +3,7 @@ package lang
 
 import (
 	"strings"
+	"unicode/utf8"
 )
 
 // maxFormattedLine is the longest statement the formatter puts on one line;
@@ -11,31 +12,62 @@ const maxFormattedLine = 100
 
 // Format returns the canonical layout of a parsed file: one statement per
 // line with canonical spacing, comments kept (own-line and trailing), runs
-// of blank lines folded to one. It is idempotent.
+// of blank lines folded to one. Trailing comments of consecutive one-line
+// statements are aligned, as gofmt aligns them: two spaces after the
+// longest statement of the run. It is idempotent.
 func Format(f *File) []byte {
-	var b strings.Builder
+	// each output line: a statement (with its trailing comment), an own-line
+	// comment, or a blank line ("")
+	type line struct {
+		text, comment string
+		stmt          bool
+	}
+	var lines []line
 	lastBlank := true
 	for _, it := range f.Items {
 		switch {
 		case it.Blank:
 			if !lastBlank {
-				b.WriteString("\n")
+				lines = append(lines, line{})
 				lastBlank = true
 			}
 			continue
 		case it.Stmt == nil:
-			b.WriteString(strings.TrimRight(it.Comment, " \t\r") + "\n")
+			lines = append(lines, line{text: strings.TrimRight(it.Comment, " \t\r")})
 		default:
-			line := FormatStmt(it.Stmt)
-			if it.Raw != "" || (len(line) > maxFormattedLine && strings.Contains(rawText(f.Src, it.Stmt), "\n")) {
-				line = trimLines(rawText(f.Src, it.Stmt))
+			text := FormatStmt(it.Stmt)
+			if it.Raw != "" || (len(text) > maxFormattedLine && strings.Contains(rawText(f.Src, it.Stmt), "\n")) {
+				text = trimLines(rawText(f.Src, it.Stmt))
 			}
-			if it.Comment != "" {
-				line += "  " + strings.TrimRight(it.Comment, " \t\r")
-			}
-			b.WriteString(line + "\n")
+			lines = append(lines, line{text: text, comment: strings.TrimRight(it.Comment, " \t\r"), stmt: true})
 		}
 		lastBlank = false
+	}
+	// a run of consecutive one-line statements with trailing comments
+	// shares a comment column
+	aligned := func(l line) bool { return l.stmt && l.comment != "" && !strings.Contains(l.text, "\n") }
+	var b strings.Builder
+	for i := 0; i < len(lines); {
+		j, width := i, 0
+		for j < len(lines) && aligned(lines[j]) {
+			width = max(width, utf8.RuneCountInString(lines[j].text))
+			j++
+		}
+		if j == i { // not in a run
+			l := lines[i]
+			b.WriteString(l.text)
+			if l.comment != "" {
+				b.WriteString("  " + l.comment)
+			}
+			b.WriteString("\n")
+			i++
+			continue
+		}
+		for ; i < j; i++ {
+			l := lines[i]
+			pad := width - utf8.RuneCountInString(l.text) + 2
+			b.WriteString(l.text + strings.Repeat(" ", pad) + l.comment + "\n")
+		}
 	}
 	out := strings.TrimRight(b.String(), "\n")
 	if out == "" {
