@@ -21,6 +21,9 @@ const (
 	// BlowUpFactor: the run has grown without bound when |f| exceeds
 	// BlowUpFactor²·max(1, |f₀|) or ‖x‖∞ exceeds BlowUpFactor·max(1, ‖x₀‖∞).
 	BlowUpFactor = 1e15
+	// MaxBoundDim bounds the dimension for which a divergence message
+	// estimates the stability bound (a dense Hessian and its eigenvalues).
+	MaxBoundDim = 500
 	// timeSlack is the relative tolerance of t ≥ T conditions, so that a
 	// fixed-step run of T/h steps stops at T despite rounding in t.
 	timeSlack = 1e-12
@@ -169,13 +172,17 @@ func (r *runner) run(x0 []float64) (*Result, error) {
 
 	var dropSum, integral, length float64
 	r.nextCheck = CheckInterval
-	loc, m, xprev := &r.loc, r.m, r.xprev
+	// xprev holds the point before the step; xnext receives the new one
+	copy(r.xprev, r.loc.X)
+	loc, m, xprev, xnext := &r.loc, r.m, r.xprev, make([]float64, n)
 	limit, until := r.limit, s.Until
 	incTol := IncreaseTol * math.Max(1, math.Abs(r.f0))
 	step, nextEvent := 0, 0
+	fBlow := r.fBlow
+	hasMon, hasDense := r.mon != nil, r.dense != nil
 	for {
 		if step >= nextEvent {
-			r.step = step
+			r.step, r.xprev = step, xprev
 			stop, err := r.housekeeping(g2)
 			if err != nil {
 				return r.finish(err)
@@ -186,8 +193,7 @@ func (r *runner) run(x0 []float64) (*Result, error) {
 			nextEvent = r.nextEvent()
 		}
 		if len(until) > 0 {
-			r.step = step
-			if c, ok := r.conditionMet(g2); ok {
+			if c, ok := r.conditionMet(step, g2); ok {
 				r.res.Status, r.res.Met = ConditionMet, c
 				break
 			}
@@ -203,26 +209,33 @@ func (r *runner) run(x0 []float64) (*Result, error) {
 		// one step
 		fPrev, tPrev, g2Prev := loc.F, loc.T, g2
 		x := loc.X
-		for i, v := range x {
-			xprev[i] = v
-		}
 		err := m.Step(loc)
 		step++
-		r.step = step
 		if err != nil {
+			r.step, r.xprev = step, xprev
 			var de *DivergedError
 			if errors.As(err, &de) {
 				return r.finish(r.diverged(de.Reason, false))
 			}
 			return r.finish(&StepError{Step: step, Method: r.name, Msg: err.Error()})
 		}
+		// ‖∇f‖² and the displacement in one pass, keeping the new point in
+		// the other buffer (xprev keeps the last finite point until the
+		// checks below pass)
 		g2 = 0
-		for _, v := range loc.Grad {
-			g2 += v * v
+		var dx2 float64
+		grad := loc.Grad[:len(x)]
+		for i, v := range x {
+			e := v - xprev[i]
+			dx2 += e * e
+			xnext[i] = v
+			gi := grad[i]
+			g2 += gi * gi
 		}
 		// non-finite f or ∇f: f + ‖∇f‖² is NaN or ±Inf, and then so is its
 		// difference with itself
-		if sum := loc.F + g2; sum-sum != 0 || math.Abs(loc.F) > r.fBlow {
+		if sum := loc.F + g2; sum-sum != 0 || math.Abs(loc.F) > fBlow {
+			r.step, r.xprev = step, xprev
 			switch {
 			case !isFinite(loc.F):
 				return r.finish(r.diverged(fmt.Sprintf("f = %v", loc.F), true))
@@ -243,16 +256,14 @@ func (r *runner) run(x0 []float64) (*Result, error) {
 			dropSum += fPrev - loc.F
 			integral += (loc.T - tPrev) * (g2Prev + g2) / 2
 		}
-		var dx2 float64
-		for i, v := range x {
-			e := v - xprev[i]
-			dx2 += e * e
-		}
 		length += math.Sqrt(dx2)
-		if r.mon != nil {
+		xprev, xnext = xnext, xprev
+		if hasMon {
+			r.step = step
 			r.updateMonitors()
 		}
-		if r.dense != nil {
+		if hasDense {
+			r.step = step
 			for r.nextRowT <= loc.T*(1+timeSlack) && loc.T > tPrev {
 				if err := r.denseRow(r.nextRowT); err != nil {
 					return r.finish(err)
@@ -261,6 +272,7 @@ func (r *runner) run(x0 []float64) (*Result, error) {
 			}
 		}
 	}
+	r.step, r.xprev = step, xprev
 	d.Length = length
 	if isFlow {
 		d.DissipationDrop, d.DissipationIntegral = dropSum, integral
@@ -349,12 +361,12 @@ func (r *runner) finish(err error) (*Result, error) {
 	return &r.res, nil
 }
 
-func (r *runner) conditionMet(g2 float64) (Condition, bool) {
+func (r *runner) conditionMet(step int, g2 float64) (Condition, bool) {
 	for _, c := range r.s.Until {
 		var v float64
 		switch c.Quantity {
 		case QSteps:
-			v = float64(r.step)
+			v = float64(step)
 		case QTime:
 			v = r.loc.T
 			if c.Op == ">=" || c.Op == ">" {
@@ -442,7 +454,7 @@ func (r *runner) diverged(reason string, atNewPoint bool) *DivergedError {
 	if atNewPoint && r.p.Explain != nil && allFinite(r.loc.X) {
 		e.Source = r.p.Explain(r.loc.X)
 	}
-	if st, ok := r.m.(Stable); ok && r.p.Hess != nil {
+	if st, ok := r.m.(Stable); ok && r.p.Hess != nil && r.p.Dim <= MaxBoundDim {
 		e.Bound = r.stabilityBound(st)
 	}
 	return e
