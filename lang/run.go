@@ -1,6 +1,30 @@
 // run: the run statement's plumbing shared by every flow — method and parameter resolution, stopping rules, rows, CSV, progress, summaries.
 package lang
 
+// A kind of flow lives in a file run_KIND.go that registers its methods
+// from init with registerRunMethod: name, target ("objective" or
+// "functional"), parameters (defaults, Required, Int, Expr, Check), the
+// quantities its until conditions can test, and whether it is Adaptive.
+// run resolves what every run shares and hands a runCtx to the method's
+// run function:
+//
+//   - the target's name and kind, the method (unknown names and methods
+//     for the other kind of target are refused with hints);
+//   - rc.params: the numeric parameters with defaults filled in (rc.given
+//     says which were written, rc.args holds every written argument, so
+//     that expression parameters can be resolved by the method);
+//   - rc.steps/rc.hasSteps and rc.until (solvers.Conditions; rc.untilAt
+//     their positions); a run has at least one of them;
+//   - rc.every (steps) or, for adaptive methods, rc.everyT (an interval of
+//     t); rc.seed (from `seed`, else --seed, else 1);
+//   - the plot file's extension.
+//
+// The method's run function resolves the rest (from, monitors, compare
+// to), returns nil in CheckOnly mode, and runs, with rc.newRowSink for
+// the table and the CSV file (write, commit, abort), rc.ctx() and
+// rc.progress() for the solver, rc.runError and rc.interrupted for
+// failures, and rc.stopRule and rc.numericParams for the record.
+
 import (
 	"context"
 	"encoding/csv"
