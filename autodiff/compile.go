@@ -128,9 +128,16 @@ type compiler struct {
 	// fusion: nodes without an instruction of their own
 	inlined  map[*Node]bool  // products computed inside the sums that use them
 	poly     map[*Node]*Node // sums of powers of one base, emitted as opPoly: the base
+	alias    map[*Node]multiple // sums computed as a multiple of an earlier sum
 	outSlot  map[*Node]int32 // the output slot an output node is computed into
 	absorbed map[*Node]bool  // exp arguments and exps computed by an opExpMul
 	expMul   map[*Node]bool  // products and exps emitted as opExpMul
+}
+
+// multiple is k times the value of node of.
+type multiple struct {
+	of *Node
+	k  float64
 }
 
 // term is one summand k·a·b of a fused sum; b is nil for k·a.
@@ -231,6 +238,10 @@ func (c *compiler) fused(n *Node) bool { return c.inlined[n] || c.absorbed[n] }
 // reads calls f for each node whose slot n's instruction reads, looking
 // through the fused nodes n computes itself.
 func (c *compiler) reads(n *Node, f func(*Node)) {
+	if a, ok := c.alias[n]; ok {
+		f(a.of)
+		return
+	}
 	for _, a := range n.args {
 		switch {
 		case a.IsConstant():
@@ -286,12 +297,31 @@ func (c *compiler) plan(order []*Node) error {
 			c.expMul[us[0]] = true
 		}
 	}
+	// a sum that is a multiple of an earlier one is computed from it: the
+	// chain rule gives c·r for the derivative of r² with respect to a
+	// variable r is linear in, and Scale distributes c over r's terms
+	// (∂/∂y of 100(y − x²)² is 200y − 200x², a multiple of x² − y)
 	c.poly = make(map[*Node]*Node)
+	c.alias = make(map[*Node]multiple)
+	type first struct {
+		sum     *Node
+		content Num
+	}
+	firstOf := make(map[*Node]first) // primitive part → the first sum with it
 	for _, n := range order {
-		if n.kind == KSum && !c.absorbed[n] {
-			if a := polyBase(n); a != nil {
-				c.poly[n] = a
+		if n.kind != KSum || c.absorbed[n] {
+			continue
+		}
+		content, prim := primitive(n)
+		if m, ok := firstOf[prim]; ok {
+			if k, ok := content.Div(m.content); ok {
+				c.alias[n] = multiple{m.sum, k.Float64()}
+				continue
 			}
+		}
+		firstOf[prim] = first{n, content}
+		if a := polyBase(n); a != nil {
+			c.poly[n] = a
 		}
 	}
 	for _, n := range order {
@@ -452,6 +482,14 @@ func (c *compiler) emit(n *Node) error {
 }
 
 func (c *compiler) emitInto(n *Node, dst int32) error {
+	if a, ok := c.alias[n]; ok {
+		s, err := c.operand(a.of)
+		if err != nil {
+			return err
+		}
+		c.add(Instr{Op: opLin1, Dst: dst, A: s, K1: a.k}, n)
+		return nil
+	}
 	switch {
 	case c.expMul[n]:
 		return c.emitExpMul(n, dst)

@@ -15,6 +15,8 @@ type Machine struct {
 	p     *Program
 	regs  []float64   // scalar mode: one register per slot
 	fixed *fixedRegs  // regs as a fixed-size array, when the program fits one
+	ins   []float64   // the input registers, regs[:len(Inputs)]
+	outs  []float64   // the output registers
 	block [][]float64 // batch mode: one block per slot
 	pool  []float64   // backing store of the temporary blocks
 }
@@ -42,6 +44,8 @@ func (p *Program) NewMachine() *Machine {
 	for i, s := range p.constSlots {
 		m.regs[s] = p.consts[i]
 	}
+	m.ins = m.regs[:len(p.Inputs)]
+	m.outs = m.regs[p.outBase : int(p.outBase)+len(p.out)]
 	return m
 }
 
@@ -51,28 +55,39 @@ func (m *Machine) Program() *Program { return m.p }
 // Eval computes the outputs at the point in (one value per input) into out.
 func (m *Machine) Eval(in, out []float64) {
 	m.load(in)
-	m.exec(m.p.code)
-	p := m.p
-	copy(out[:len(p.out)], m.regs[p.outBase:int(p.outBase)+len(p.out)])
+	if m.fixed != nil { // exec, inlined by hand: one call less per evaluation
+		m.execFixed(m.p.code)
+	} else {
+		m.execSlice(m.p.code)
+	}
+	r := m.outs
+	if len(r) > 8 {
+		copy(out[:len(r)], r)
+		return
+	}
+	out = out[:len(r)]
+	for i, v := range r { // a few values: cheaper than calling memmove
+		out[i] = v
+	}
 }
 
 // Eval1 computes the first output at in.
 func (m *Machine) Eval1(in []float64) float64 {
 	m.load(in)
 	m.exec(m.p.code)
-	return m.regs[m.p.outBase]
+	return m.outs[0]
 }
 
-// load copies the inputs into their slots.
+// load copies the inputs into their registers.
 func (m *Machine) load(in []float64) {
-	n := len(m.p.Inputs)
-	if n > 8 {
-		copy(m.regs[:n], in[:n])
+	r := m.ins
+	if len(r) > 8 {
+		copy(r, in[:len(r)])
 		return
 	}
-	r := m.regs[:n]
-	for i := range r {
-		r[i] = in[i]
+	in = in[:len(r)]
+	for i, v := range in { // a few values: cheaper than calling memmove
+		r[i] = v
 	}
 }
 
