@@ -126,12 +126,12 @@ type compiler struct {
 	one      int32 // the slot holding 1, the missing factor of a plain term
 
 	// fusion: nodes without an instruction of their own
-	inlined  map[*Node]bool  // products computed inside the sums that use them
-	poly     map[*Node]*Node // sums of powers of one base, emitted as opPoly: the base
+	inlined  map[*Node]bool     // products computed inside the sums that use them
+	poly     map[*Node]*Node    // sums of powers of one base, emitted as opPoly: the base
 	alias    map[*Node]multiple // sums computed as a multiple of an earlier sum
-	outSlot  map[*Node]int32 // the output slot an output node is computed into
-	absorbed map[*Node]bool  // exp arguments and exps computed by an opExpMul
-	expMul   map[*Node]bool  // products and exps emitted as opExpMul
+	outSlot  map[*Node]int32    // the output slot an output node is computed into
+	absorbed map[*Node]bool     // exp arguments and exps computed by an opExpMul
+	expMul   map[*Node]bool     // products and exps emitted as opExpMul
 }
 
 // multiple is k times the value of node of.
