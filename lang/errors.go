@@ -2,6 +2,7 @@
 package lang
 
 import (
+	"bytes"
 	"fmt"
 
 	ad "flowlang/autodiff"
@@ -45,6 +46,24 @@ func (s *Source) line(n int) string {
 	return strings.TrimRight(text, "\r")
 }
 
+// lineOf returns the text of the line holding p, found from p's byte offset
+// when it has one (so that reporting many errors in a long file stays
+// linear), else by counting lines.
+func (s *Source) lineOf(p Pos) string {
+	if s == nil {
+		return ""
+	}
+	if p.Off > 0 && p.Off <= len(s.Text) {
+		start := bytes.LastIndexByte(s.Text[:p.Off], '\n') + 1
+		end := bytes.IndexByte(s.Text[start:], '\n')
+		if end < 0 {
+			end = len(s.Text) - start
+		}
+		return strings.TrimRight(string(s.Text[start:start+end]), "\r")
+	}
+	return s.line(p.Line)
+}
+
 // Error is an error at a position in a source file. It prints as
 //
 //	file:line:col: message
@@ -72,7 +91,7 @@ func (e *Error) Error() string {
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s:%d:%d: %s", name, e.Pos.Line, e.Pos.Col, e.Msg)
-	if line := e.Src.line(e.Pos.Line); e.Pos.Line > 0 && line != "" {
+	if line := e.Src.lineOf(e.Pos); e.Pos.Line > 0 && line != "" {
 		num := strconv.Itoa(e.Pos.Line)
 		pad := strings.Repeat(" ", len(num))
 		col := max(e.Pos.Col, 1)

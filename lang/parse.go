@@ -225,7 +225,11 @@ func split(name string, text []byte) ([]chunk, error) {
 			return out, nil
 		}
 		off = end + 1
-		// the end of the line
+		// the end of the line: a statement in error inside brackets goes on
+		// (skipped) until the next line that starts a statement
+		if depth > 0 && cur.err != nil && !startsStatement(text[off:]) {
+			continue
+		}
 		if depth > 0 && cur.err == nil {
 			if !startsStatement(text[off:]) {
 				continue
