@@ -287,3 +287,34 @@ func BenchmarkBatchGaussTape(b *testing.B) {
 }
 
 func BenchmarkBatchGaussGo(b *testing.B) { handGaussLoop(b.N) }
+
+// ratioGuardFactor is how far over its goal a ratio may go in an ordinary
+// test run: far enough that a loaded machine does not trip it, near
+// enough to catch a real regression (a lost fusion, or a dispatch that
+// mispredicts again, each cost 2-3×).
+const ratioGuardFactor = 3
+
+// TestTapeRatioGuard measures the benchmark ratios briefly and fails when
+// one is far over its goal. The figures to report come from the
+// benchmarks (go test -run '^$' -bench . ./autodiff).
+func TestTapeRatioGuard(t *testing.T) {
+	if testing.Short() || raceEnabled {
+		t.Skip("timing")
+	}
+	for _, c := range []struct {
+		name       string
+		tape, hand opLoop
+		goal       float64
+	}{
+		{"2-D Rosenbrock f, ∇f", tapeRosen2DLoop(setupRosen2D(t)), handRosen2DLoop, 5},
+		{"n = 1000 extended Rosenbrock ∇f", tapeExtRosenLoop(setupExtRosen(t)), handExtRosenLoop, 3},
+		{"batch x − x³", tapeBatchLoop(t, cubicDrift()), handCubicLoop, 2},
+		{"batch x·exp(−x²/2)", tapeBatchLoop(t, gaussWeight()), handGaussLoop, 2},
+	} {
+		r := measureRatio(c.tape, c.hand)
+		t.Logf("%s: %.2f× hand-written Go (goal %g×)", c.name, r, c.goal)
+		if r > ratioGuardFactor*c.goal {
+			t.Errorf("%s: %.2f× hand-written Go, more than %g× the goal of %g×", c.name, r, float64(ratioGuardFactor), c.goal)
+		}
+	}
+}
