@@ -103,6 +103,11 @@ type Program struct {
 // Len returns the number of instructions.
 func (p *Program) Len() int { return len(p.code) }
 
+// Slots returns the number of registers the program uses: a Machine holds
+// this many float64s in scalar mode and this many blocks of BlockSize in
+// batch mode.
+func (p *Program) Slots() int { return p.nslots }
+
 // Code returns the instructions (for inspection and tests).
 func (p *Program) Code() []Instr { return p.code }
 

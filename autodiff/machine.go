@@ -13,7 +13,7 @@ const BlockSize = 256
 // goroutine; running allocates nothing.
 type Machine struct {
 	p     *Program
-	regs  []float64   // scalar mode: one register per slot
+	regs  []float64   // scalar mode: one register per slot (nil until first used)
 	fixed *fixedRegs  // regs as a fixed-size array, when the program fits one
 	ins   []float64   // the input registers, regs[:len(Inputs)]
 	outs  []float64   // the output registers
@@ -32,9 +32,14 @@ const (
 	fixedMask  = fixedSlots - 1
 )
 
-// NewMachine returns a machine for p with its constants loaded.
-func (p *Program) NewMachine() *Machine {
-	m := &Machine{p: p}
+// NewMachine returns a machine for p. Its registers are allocated when it
+// first runs in each mode, so a machine used only in batch mode does not
+// hold a scalar register file, nor the other way round.
+func (p *Program) NewMachine() *Machine { return &Machine{p: p} }
+
+// scalar allocates the scalar register file and loads the constants.
+func (m *Machine) scalar() {
+	p := m.p
 	if p.nslots <= fixedSlots {
 		m.fixed = new(fixedRegs)
 		m.regs = m.fixed[:p.nslots]
@@ -46,7 +51,6 @@ func (p *Program) NewMachine() *Machine {
 	}
 	m.ins = m.regs[:len(p.Inputs)]
 	m.outs = m.regs[p.outBase : int(p.outBase)+len(p.out)]
-	return m
 }
 
 // Program returns the program m runs.
@@ -54,6 +58,9 @@ func (m *Machine) Program() *Program { return m.p }
 
 // Eval computes the outputs at the point in (one value per input) into out.
 func (m *Machine) Eval(in, out []float64) {
+	if m.regs == nil {
+		m.scalar()
+	}
 	m.load(in)
 	if m.fixed != nil { // exec, inlined by hand: one call less per evaluation
 		m.execFixed(m.p.code)
@@ -73,6 +80,9 @@ func (m *Machine) Eval(in, out []float64) {
 
 // Eval1 computes the first output at in.
 func (m *Machine) Eval1(in []float64) float64 {
+	if m.regs == nil {
+		m.scalar()
+	}
 	m.load(in)
 	m.exec(m.p.code)
 	return m.outs[0]
@@ -282,7 +292,10 @@ func scalarOp(in *Instr, a, b float64) float64 {
 // whose value is NaN or ±Inf although its operands were finite: the source of
 // a blow-up. It returns nil when every output is finite.
 func (m *Machine) FirstNonFinite(in []float64) *Node {
-	copy(m.regs, in[:len(m.p.Inputs)])
+	if m.regs == nil {
+		m.scalar()
+	}
+	m.load(in)
 	code := m.p.code
 	for i := range code {
 		m.exec(code[i : i+1])
