@@ -27,6 +27,14 @@ func evalTape(t *testing.T, outputs []*Node, values map[*Node]float64) []float64
 }
 
 func TestTapeMatchesEvaluator(t *testing.T) {
+	t.Run("fixed", testTapeMatchesEvaluator)
+	// programs of more than fixedSlots slots run the same loop over a slice
+	sliceRegsOnly = true
+	defer func() { sliceRegsOnly = false }()
+	t.Run("slice", testTapeMatchesEvaluator)
+}
+
+func testTapeMatchesEvaluator(t *testing.T) {
 	rng := rand.New(rand.NewPCG(17, 18))
 	for range 300 {
 		// several outputs per tape, so that they share subexpressions and slots
@@ -52,6 +60,31 @@ func TestTapeMatchesEvaluator(t *testing.T) {
 			if v := m.Eval1(in); !sameValue(v, out[0], 0, 0) {
 				t.Fatalf("Eval1 = %v, Eval = %v", v, out[0])
 			}
+		}
+	}
+}
+
+// TestLargeProgram runs a program of more than fixedSlots slots.
+func TestLargeProgram(t *testing.T) {
+	const n = 2100 // f and ∇f take about 4n slots
+	f, xs := extRosen(n)
+	p, err := Compile(append([]*Node{f}, Grad(f, xs)...), xs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Slots() <= fixedSlots {
+		t.Fatalf("%d slots: not a large program", p.Slots())
+	}
+	in := make([]float64, n)
+	for i := range in {
+		in[i] = math.Cos(float64(i))
+	}
+	got, want := make([]float64, n+1), make([]float64, n)
+	p.NewMachine().Eval(in, got)
+	handExtRosenGrad(in, want)
+	for i := range want {
+		if math.Abs(got[i+1]-want[i]) > 1e-12*800 { // as in TestExtRosenGradient
+			t.Fatalf("∂f/∂x%d = %v, hand-written %v", i+1, got[i+1], want[i])
 		}
 	}
 }
