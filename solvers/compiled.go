@@ -107,7 +107,9 @@ func (o *Objective) Problem() *Problem {
 	if o.hessOff < 0 && o.metricOff < 0 {
 		p.FuncGrad = func(grad, x []float64) float64 {
 			m.Eval(x, out)
-			for i, v := range out[1 : 1+n] {
+			g := out[1 : 1+n]
+			grad = grad[:len(g)]
+			for i, v := range g {
 				grad[i] = v
 			}
 			return out[0]

@@ -44,7 +44,8 @@ func (m *Euler) Init(p *Problem, loc *Location, _ *Settings) error {
 
 // Step takes one gradient-descent step.
 func (m *Euler) Step(loc *Location) error {
-	x, g, h := loc.X, loc.Grad, m.H
+	x, h := loc.X, m.H
+	g := loc.Grad[:len(x)]
 	for i := range x {
 		x[i] -= h * g[i]
 	}

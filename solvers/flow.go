@@ -224,11 +224,11 @@ func (r *runner) run(x0 []float64) (*Result, error) {
 		// checks below pass)
 		g2 = 0
 		var dx2 float64
-		grad := loc.Grad[:len(x)]
+		grad, xp, xn := loc.Grad[:len(x)], xprev[:len(x)], xnext[:len(x)]
 		for i, v := range x {
-			e := v - xprev[i]
+			e := v - xp[i]
 			dx2 += e * e
-			xnext[i] = v
+			xn[i] = v
 			gi := grad[i]
 			g2 += gi * gi
 		}

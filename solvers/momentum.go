@@ -55,7 +55,8 @@ func (m *HeavyBall) Init(p *Problem, loc *Location, _ *Settings) error {
 
 // Step takes one heavy-ball step.
 func (m *HeavyBall) Step(loc *Location) error {
-	x, g, prev, h, b := loc.X, loc.Grad, m.prev, m.H, m.Beta
+	x, h, b := loc.X, m.H, m.Beta
+	g, prev := loc.Grad[:len(x)], m.prev[:len(x)]
 	for i := range x {
 		xi := x[i]
 		x[i] = xi - h*g[i] + b*(xi-prev[i])
@@ -124,14 +125,15 @@ func (m *Nesterov) Init(p *Problem, loc *Location, _ *Settings) error {
 
 // Step takes one Nesterov step.
 func (m *Nesterov) Step(loc *Location) error {
-	x, prev, y, gy, h := loc.X, m.prev, m.y, m.gy, m.H
+	n, h := len(loc.X), m.H
+	x, prev, y, gy := loc.X[:n:n], m.prev[:n:n], m.y[:n:n], m.gy[:n:n]
 	beta := float64(m.k-1) / float64(m.k+2)
-	for i := range x {
+	for i := 0; i < n; i++ {
 		y[i] = x[i] + beta*(x[i]-prev[i])
 	}
 	m.p.FuncGrad(gy, y)
 	copy(prev, x)
-	for i := range x {
+	for i := 0; i < n; i++ {
 		x[i] = y[i] - h*gy[i]
 	}
 	loc.F = m.p.FuncGrad(loc.Grad, x)

@@ -52,21 +52,21 @@ func (m *RK4) Init(p *Problem, loc *Location, _ *Settings) error {
 
 // Step takes one RK4 step. The stages hold gradients (k = −g).
 func (m *RK4) Step(loc *Location) error {
-	x, g1, h := loc.X, loc.Grad, m.H
-	p, xs, g2, g3, g4 := m.p, m.xs, m.k2, m.k3, m.k4
-	for i := range xs {
+	n, p, h := len(loc.X), m.p, m.H
+	x, g1, xs, g2, g3, g4 := loc.X[:n:n], loc.Grad[:n:n], m.xs[:n:n], m.k2[:n:n], m.k3[:n:n], m.k4[:n:n]
+	for i := 0; i < n; i++ {
 		xs[i] = x[i] - h/2*g1[i]
 	}
 	p.FuncGrad(g2, xs)
-	for i := range xs {
+	for i := 0; i < n; i++ {
 		xs[i] = x[i] - h/2*g2[i]
 	}
 	p.FuncGrad(g3, xs)
-	for i := range xs {
+	for i := 0; i < n; i++ {
 		xs[i] = x[i] - h*g3[i]
 	}
 	p.FuncGrad(g4, xs)
-	for i := range x {
+	for i := 0; i < n; i++ {
 		x[i] -= h / 6 * (g1[i] + 2*g2[i] + 2*g3[i] + g4[i])
 	}
 	loc.F = p.FuncGrad(g1, x)
@@ -234,7 +234,9 @@ func (m *RK45) initialStep(loc *Location) float64 {
 func (m *RK45) Step(loc *Location) error {
 	p, n := m.p, len(loc.X)
 	_ = dpC2 + dpC3 + dpC4 + dpC5 // the nodes, for reference: stages need no t
-	y, k1, k2, k3, k4, k5, k6, k7, ys, yn := loc.X, m.k1, m.k2, m.k3, m.k4, m.k5, m.k6, m.k7, m.ys, m.yn
+	// every vector resliced to n, so that the loops run without bounds checks
+	y, ys, yn := loc.X[:n:n], m.ys[:n:n], m.yn[:n:n]
+	k1, k2, k3, k4, k5, k6, k7 := m.k1[:n:n], m.k2[:n:n], m.k3[:n:n], m.k4[:n:n], m.k5[:n:n], m.k6[:n:n], m.k7[:n:n]
 	t := loc.T
 	for {
 		h := m.h
@@ -245,39 +247,45 @@ func (m *RK45) Step(loc *Location) error {
 		if h <= 16*unitRoundoff*math.Max(1, math.Abs(t)) {
 			return fmt.Errorf("rk45: the step size fell to %.3g at t = %.6g (the flow is too stiff or not smooth for rtol = %g)", h, t, m.Rtol)
 		}
-		for i := range ys {
+		for i := 0; i < n; i++ {
 			ys[i] = y[i] + h*dpA21*k1[i]
 		}
 		m.negGrad(k2, ys)
-		for i := range ys {
+		for i := 0; i < n; i++ {
 			ys[i] = y[i] + h*(dpA31*k1[i]+dpA32*k2[i])
 		}
 		m.negGrad(k3, ys)
-		for i := range ys {
+		for i := 0; i < n; i++ {
 			ys[i] = y[i] + h*(dpA41*k1[i]+dpA42*k2[i]+dpA43*k3[i])
 		}
 		m.negGrad(k4, ys)
-		for i := range ys {
+		for i := 0; i < n; i++ {
 			ys[i] = y[i] + h*(dpA51*k1[i]+dpA52*k2[i]+dpA53*k3[i]+dpA54*k4[i])
 		}
 		m.negGrad(k5, ys)
-		for i := range ys {
+		for i := 0; i < n; i++ {
 			ys[i] = y[i] + h*(dpA61*k1[i]+dpA62*k2[i]+dpA63*k3[i]+dpA64*k4[i]+dpA65*k5[i])
 		}
 		m.negGrad(k6, ys)
-		for i := range yn {
+		for i := 0; i < n; i++ {
 			yn[i] = y[i] + h*(dpA71*k1[i]+dpA73*k3[i]+dpA74*k4[i]+dpA75*k5[i]+dpA76*k6[i])
 		}
 		fNew := p.FuncGrad(m.g7, yn)
-		for i := range k7 {
-			k7[i] = -m.g7[i]
+		g7 := m.g7[:n:n]
+		for i := 0; i < n; i++ {
+			k7[i] = -g7[i]
 		}
 		m.evals += 6
 		var sum float64
-		for i := range yn {
+		atol, rtol := m.Atol, m.Rtol
+		for i := 0; i < n; i++ {
 			e := h * (dpE1*k1[i] + dpE3*k3[i] + dpE4*k4[i] + dpE5*k5[i] + dpE6*k6[i] + dpE7*k7[i])
-			sc := m.Atol + m.Rtol*math.Max(math.Abs(y[i]), math.Abs(yn[i]))
-			sum += (e / sc) * (e / sc)
+			a, b := math.Abs(y[i]), math.Abs(yn[i])
+			if b > a {
+				a = b
+			}
+			q := e / (atol + rtol*a)
+			sum += q * q
 		}
 		err := math.Sqrt(sum / float64(n))
 		if !isFinite(err) || !isFinite(fNew) {
