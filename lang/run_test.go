@@ -548,3 +548,58 @@ func TestRunMethodsTable(t *testing.T) {
 		t.Errorf("%d methods for objectives, want %d", seen, len(want))
 	}
 }
+
+// handRosenbrockEuler is the hand-written counterpart of
+// BenchmarkRunRosenbrock's run: gradient descent with f evaluated at every
+// step and tested for monotonicity, as the run reports it.
+func handRosenbrockEuler(x, y, h float64, steps int) (float64, float64, bool) {
+	monotone := true
+	d := y - x*x
+	f := (1-x)*(1-x) + 100*d*d
+	gx, gy := -2*(1-x)-400*x*d, 200*d
+	for k := 0; k < steps; k++ {
+		x -= h * gx
+		y -= h * gy
+		d = y - x*x
+		fn := (1-x)*(1-x) + 100*d*d
+		gx, gy = -2*(1-x)-400*x*d, 200*d
+		if math.IsNaN(fn) || math.IsInf(fn, 0) {
+			break
+		}
+		if fn > f {
+			monotone = false
+		}
+		f = fn
+	}
+	return x, y, monotone
+}
+
+// BenchmarkRunRosenbrock times the statement
+//
+//	run rosen from (-1, 1) using euler(h = 0.001) for 10000000 steps
+//
+// by its own wall_s (the run after parsing and compiling, SPEC §5) against
+// the hand-written loop in the same iteration, and reports the ratio.
+func BenchmarkRunRosenbrock(b *testing.B) {
+	const steps = 10_000_000
+	src := fmt.Sprintf("objective rosen(x, y) = (1 - x)^2 + 100*(y - x^2)^2\nrun rosen from (-1, 1) using euler(h = 0.001) for %d steps\n", steps)
+	var run, hand float64
+	for i := 0; i < b.N; i++ {
+		c, err := runScript(b, src, Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		r := c.runRecords()[0]
+		run += r.WallS
+		start := time.Now()
+		x, y, _ := handRosenbrockEuler(-1, 1, 0.001, steps)
+		hand += time.Since(start).Seconds()
+		if got := r.Final["x"].([]float64); math.Abs(got[0]-x) > 1e-9 || math.Abs(got[1]-y) > 1e-9 {
+			b.Fatalf("run ends at %v, by hand at (%v, %v)", got, x, y)
+		}
+	}
+	n := float64(b.N) * steps
+	b.ReportMetric(run/n*1e9, "run-ns/step")
+	b.ReportMetric(hand/n*1e9, "hand-ns/step")
+	b.ReportMetric(run/hand, "ratio")
+}
