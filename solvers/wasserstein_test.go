@@ -1,0 +1,290 @@
+// Tests of W2: Gaussian closed form, quantile formulas, assignment against brute force, Sinkhorn against exact values.
+package solvers
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"gonum.org/v1/gonum/mat"
+)
+
+// TestW2Gaussian checks the closed form on cases with known answers: 1-D
+// (|Δm|² + (σ₁ − σ₂)²), commuting covariances (|Δm|² + Σ(√λᵢ − √μᵢ)² in a
+// shared eigenbasis, here a rotation of diag(4, 1) and diag(1, 9)), and
+// identical laws (0).
+func TestW2Gaussian(t *testing.T) {
+	const tol = 1e-12
+	w, err := W2Gaussian([]float64{1}, mat.NewSymDense(1, []float64{4}), []float64{-2}, mat.NewSymDense(1, []float64{0.25}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ptWithin(t, "1-D", w, math.Sqrt(9+1.5*1.5), tol)
+
+	c, s := math.Cos(0.3), math.Sin(0.3)
+	rot := func(a, b float64) *mat.SymDense { // R diag(a, b) Rᵀ
+		return mat.NewSymDense(2, []float64{a*c*c + b*s*s, (a - b) * c * s, (a - b) * c * s, a*s*s + b*c*c})
+	}
+	w, err = W2Gaussian([]float64{0, 1}, rot(4, 1), []float64{1, 1}, rot(1, 9))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ptWithin(t, "commuting", w, math.Sqrt(1+1+4), tol)
+	w, _ = W2Gaussian([]float64{3, 3}, rot(2, 5), []float64{3, 3}, rot(2, 5))
+	ptWithin(t, "identical", w, 0, 1e-7) // √ of a difference of O(1) terms: √(ulp)
+
+	// the dispatcher takes normal laws to the closed form
+	res, err := W2(ptNormal(t, []float64{0, 0}, []float64{1, 2}), ptNormal(t, []float64{3, 4}, []float64{1, 2}), nil)
+	if err != nil || res.Method != "gaussian" {
+		t.Fatalf("W2 of normals: %+v, %v", res, err)
+	}
+	ptWithin(t, "normals", res.W2, 5, tol)
+}
+
+// permutations calls f with every permutation of 0..n−1.
+func permutations(n int, f func([]int)) {
+	p := make([]int, n)
+	for i := range p {
+		p[i] = i
+	}
+	var rec func(k int)
+	rec = func(k int) {
+		if k == n {
+			f(p)
+			return
+		}
+		for i := k; i < n; i++ {
+			p[k], p[i] = p[i], p[k]
+			rec(k + 1)
+			p[k], p[i] = p[i], p[k]
+		}
+	}
+	rec(0)
+}
+
+// TestAssignBruteForce compares Assign with the minimum over all
+// permutations, on random real costs and on integer costs with many ties.
+func TestAssignBruteForce(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 1))
+	for trial := 0; trial < 200; trial++ {
+		n := 1 + trial%7
+		cost := make([]float64, n*n)
+		for i := range cost {
+			if trial%2 == 0 {
+				cost[i] = rng.Float64()*10 - 3
+			} else {
+				cost[i] = float64(rng.IntN(4))
+			}
+		}
+		best := math.Inf(1)
+		permutations(n, func(p []int) {
+			s := 0.0
+			for i, j := range p {
+				s += cost[i*n+j]
+			}
+			best = math.Min(best, s)
+		})
+		perm, total, err := Assign(cost, n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen := make([]bool, n)
+		check := 0.0
+		for i, j := range perm {
+			if seen[j] {
+				t.Fatalf("not a permutation: %v", perm)
+			}
+			seen[j] = true
+			check += cost[i*n+j]
+		}
+		if math.Abs(total-best) > 1e-9 || math.Abs(check-total) > 1e-9 {
+			t.Fatalf("n = %d: assignment cost %g (recomputed %g), brute force %g", n, total, check, best)
+		}
+	}
+}
+
+// TestW2Samples checks W2 between samples: a translate (exactly |v|), the
+// 1-D formula for unequal sizes against the exact assignment of the
+// repeated points, and equal 1-D samples against sorted matching.
+func TestW2Samples(t *testing.T) {
+	const tol = 1e-12
+	rng := rand.New(rand.NewPCG(2, 2))
+	a, _ := NewParticles(300, 2, 0)
+	b, _ := NewParticles(300, 2, 0)
+	for i := 0; i < 300; i++ {
+		for c := 0; c < 2; c++ {
+			a.X[c][i] = rng.NormFloat64()
+		}
+		b.X[0][i], b.X[1][i] = a.X[0][i]+0.3, a.X[1][i]-0.4
+	}
+	w, err := W2Assignment(a, b, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ptWithin(t, "translate", w, 0.5, tol)
+
+	// 1-D, sizes 6 and 4: the quantile formula against the assignment of
+	// the points repeated to 12
+	x := []float64{0.3, -1, 2, 0.5, 0.1, 4}
+	y := []float64{1, -0.5, 3, 0}
+	px, _ := NewPoints(col(x))
+	py, _ := NewPoints(col(y))
+	want, err := W2Assignment(repeatCloud(px.P, 2), repeatCloud(py.P, 3), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ptWithin(t, "unequal 1-D", W2Samples1D(x, y), want, tol)
+	res, err := W2(px, py, nil)
+	if err != nil || res.Method != "quantile" {
+		t.Fatalf("W2 of 1-D samples: %+v %v", res, err)
+	}
+	ptWithin(t, "unequal 1-D dispatch", res.W2, want, tol)
+
+	// 2-D, sizes 4 and 6 through the dispatcher (lcm 12 ≤ 2000)
+	p4, _ := NewPoints([][]float64{{0, 0}, {1, 0}, {0, 1}, {1, 1}})
+	p6, _ := NewPoints([][]float64{{0, 0}, {2, 0}, {0, 2}, {2, 2}, {1, 1}, {1, 1}})
+	res, err = W2(p4, p6, nil)
+	if err != nil || res.Method != "assignment" {
+		t.Fatalf("W2 of 2-D samples of sizes 4, 6: %+v %v", res, err)
+	}
+	w12, _ := W2Assignment(repeatCloud(p4.P, 3), repeatCloud(p6.P, 2), 0)
+	ptWithin(t, "2-D unequal", res.W2, w12, tol)
+}
+
+func col(x []float64) [][]float64 {
+	p := make([][]float64, len(x))
+	for i, v := range x {
+		p[i] = []float64{v}
+	}
+	return p
+}
+
+// TestW2SampleLaw checks W2 between a 1-D sample and a law. A single point
+// x against N(μ, σ²) has W₂² = (x − μ)² + σ²; n points against U(0, 1) at
+// the midpoints (i − ½)/n have W₂² = 1/(12n²) (each interval contributes
+// the variance of a uniform of width 1/n); and a mixture with one
+// component must agree with that component.
+func TestW2SampleLaw(t *testing.T) {
+	const tol = 1e-12
+	w, err := W2SampleLaw1D([]float64{1.5}, ptNormal(t, []float64{-0.5}, []float64{2}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ptWithin(t, "one point", w, math.Sqrt(4+4), tol)
+	u, _ := NewUniform([]float64{0}, []float64{1})
+	const n = 1000
+	x := make([]float64, n)
+	for i := range x {
+		x[i] = (float64(i) + 0.5) / n
+	}
+	w, _ = W2SampleLaw1D(x, u)
+	ptWithin(t, "midpoints", w, math.Sqrt(1/(12.0*n*n)), 1e-9) // √ of sums of cancelling O(1/n) terms
+
+	nrm := ptNormal(t, []float64{0.3}, []float64{1.2})
+	mix, _ := NewMix([]float64{1}, []Dist{nrm})
+	s := ptSample(t, nrm, 2000, 5)
+	w1, _ := W2SampleLaw1D(s.X[0], nrm)
+	w2, _ := W2SampleLaw1D(s.X[0], mix)
+	ptWithin(t, "mix of one", w2, w1, 1e-8) // the mixture's quantile is found by Newton to 1e-15
+
+	// a large sample of the law itself is close: W₂ = O(√(log log n / n))
+	big := ptSample(t, nrm, 200_000, 6)
+	w, _ = W2SampleLaw1D(big.X[0], nrm)
+	if w > 0.02 {
+		t.Errorf("W2 of a sample of 2·10⁵ to its own law: %g", w)
+	}
+	// and W2 is the exact quantile distance: shift the sample by 0.5
+	shifted := make([]float64, len(s.X[0]))
+	for i, v := range s.X[0] {
+		shifted[i] = v + 0.5
+	}
+	ws, _ := W2SampleLaw1D(shifted, ptNormal(t, []float64{0.8}, []float64{1.2}))
+	ptWithin(t, "shift invariance", ws, w1, 1e-9)
+}
+
+// TestW2Laws1D checks the quadrature of two 1-D laws against closed forms:
+// two uniforms (linear quantiles: W₂² = ∫(a + u(b−a) − c − u(d−c))² du)
+// and two normals taken through the generic path (mixtures of one).
+func TestW2Laws1D(t *testing.T) {
+	const tol = 1e-9 // 160 × 16 Gauss–Legendre nodes in logit coordinates
+	u1, _ := NewUniform([]float64{0}, []float64{2})
+	u2, _ := NewUniform([]float64{1}, []float64{4})
+	// a + u(b−a) − (c + u(d−c)) = −1 − u
+	w, err := W2Laws1D(u1, u2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ptWithin(t, "uniforms", w, math.Sqrt(7.0/3), tol)
+
+	n1, n2 := ptNormal(t, []float64{1}, []float64{2}), ptNormal(t, []float64{-1}, []float64{0.5})
+	m1, _ := NewMix([]float64{1}, []Dist{n1})
+	m2, _ := NewMix([]float64{1}, []Dist{n2})
+	w, _ = W2Laws1D(m1, m2)
+	ptWithin(t, "normals by quadrature", w, math.Sqrt(4+2.25), tol)
+	res, _ := W2(m1, n2, nil)
+	ptWithin(t, "dispatch", res.W2, math.Sqrt(4+2.25), tol)
+}
+
+// TestW2Sinkhorn checks debiased Sinkhorn. For a translate ν = μ(· − v)
+// the entropic costs satisfy OT_ε(μ, ν) = OT_ε(μ, μ) + |v|² exactly (the
+// cross term ∫⟨x − y, v⟩dπ vanishes for couplings of μ with itself), so
+// S_ε = |v|² whatever ε: the result must be |v| to the convergence of the
+// sweeps (10⁻⁴). On two independent samples of n points the entropic cost
+// lies between the exact one and that plus ε·log n (the entropy of a
+// coupling of uniform measures is between log n and 2 log n), so W₂ is
+// within ε·log n/(2W₂) of the exact assignment.
+func TestW2Sinkhorn(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 3))
+	const n = 400
+	a, _ := NewParticles(n, 2, 0)
+	b, _ := NewParticles(n, 2, 0)
+	c, _ := NewParticles(n, 2, 0)
+	for i := 0; i < n; i++ {
+		for d := 0; d < 2; d++ {
+			a.X[d][i] = rng.NormFloat64()
+			c.X[d][i] = 0.5*rng.NormFloat64() + 1
+		}
+		b.X[0][i], b.X[1][i] = a.X[0][i]+0.6, a.X[1][i]+0.8
+	}
+	r, err := W2Sinkhorn(a, b, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ptWithin(t, "Sinkhorn translate", r.W2, 1, 1e-4)
+
+	exact, _ := W2Assignment(a, c, 0)
+	r, err = W2Sinkhorn(a, c, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !r.Converged {
+		t.Errorf("Sinkhorn did not converge in %d sweeps", r.Iterations)
+	}
+	ptWithin(t, "Sinkhorn vs assignment", r.W2, exact, r.Eps*math.Log(n)/(2*exact))
+
+	// the dispatcher goes to Sinkhorn beyond MaxAssignment and says so
+	res, err := W2(&Points{P: a}, &Points{P: b}, &W2Options{MaxAssignment: 100})
+	if err != nil || res.Method != "sinkhorn" || !(res.Eps > 0) || !res.Debiased {
+		t.Fatalf("dispatch to Sinkhorn: %+v %v", res, err)
+	}
+	ptWithin(t, "dispatched Sinkhorn translate", res.W2, 1, 1e-4)
+}
+
+// TestW2LawSample2D: in 2-D a law against a sample is estimated by a
+// sample of the law of the same size and the exact assignment; for a
+// sample of N(0, I) against N(0, I) the distance is small.
+func TestW2LawSample2D(t *testing.T) {
+	nrm := ptNormal(t, []float64{0, 0}, []float64{1})
+	x := ptSample(t, nrm, 500, 1)
+	g, _ := NewMix([]float64{1}, []Dist{nrm}) // not a Gaussian by type: sampled
+	res, err := W2(&Points{P: x}, g, &W2Options{Seed: 2})
+	if err != nil || res.Method != "assignment" || !res.Sampled || res.M != 500 {
+		t.Fatalf("%+v %v", res, err)
+	}
+	if res.W2 > 0.3 {
+		t.Errorf("W2 of two samples of 500 of N(0, I): %g", res.W2)
+	}
+	if _, err := W2(&Points{P: x}, ptNormal(t, []float64{0}, []float64{1}), nil); err == nil {
+		t.Errorf("dimensions 2 and 1 accepted")
+	}
+}
