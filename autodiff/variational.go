@@ -115,6 +115,9 @@ const MaxTermPower = 1000
 // saying which part is wrong, unless the value is a sum of constant
 // multiples of integrals and of products of integrals.
 func (s Space) Terms(f *Node) ([]Term, error) {
+	if f.IsZero() {
+		return nil, nil // the zero functional (∫q·0, say) has no terms
+	}
 	items, cs := []*Node{f}, []Num{Int(1)}
 	if f.kind == KSum {
 		if !f.num.IsZero() {

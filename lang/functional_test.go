@@ -378,3 +378,45 @@ functional N2[q] = integral(q)^2
 	same("vd(N1)", "2*integral(q)")
 	same("integral(q(z)*K(x - z), z)", "integral(K(y - x)*q(y), y)")
 }
+
+// TestFunctionalLaTeX prints variational derivatives as LaTeX: braces
+// balance, integrals and derivatives are typeset, and a density
+// derivative followed by another factor is parenthesised (∂ₓq (x³ − x) is
+// not the derivative of a product).
+func TestFunctionalLaTeX(t *testing.T) {
+	in := session(t, `density q(x[2])
+def V(x[2]) = x[1]^4/4 - x[2]^2/2
+def K(z[2]) = exp(-norm2(z))
+functional F[q] = potential(V) + entropy() + integral(q*diff(q, x[1], x[2])^2)
+functional W[q] = integral(q*integral(K(x - y)*q(y), y)^2)
+`)
+	for _, e := range []string{"vd(F)", "pde(F)", "vd(W)", "velocity(W)"} {
+		for _, el := range evalIn(t, in, e).Elems {
+			tex := ad.LaTeX(el)
+			if strings.Count(tex, "{") != strings.Count(tex, "}") || strings.Count(tex, `\left(`) != strings.Count(tex, `\right)`) {
+				t.Errorf("%s: unbalanced LaTeX %s", e, tex)
+			}
+			if strings.Contains(tex, "diff(") || strings.Contains(tex, "integral(") {
+				t.Errorf("%s: LaTeX %s", e, tex)
+			}
+			// \partial_{x} q \left(...\right) would read as the derivative of a product
+			for rest := tex; ; {
+				i := strings.Index(rest, ` q \left(`)
+				if i < 0 {
+					break
+				}
+				if token := rest[strings.LastIndex(rest[:i], " ")+1 : i]; strings.Contains(token, `\partial`) {
+					t.Errorf("%s: unparenthesised derivative before a factor in %s", e, tex)
+					break
+				}
+				rest = rest[i+1:]
+			}
+		}
+	}
+	if tex := ad.LaTeX(evalIn(t, in, "vd(W)").S()); !strings.Contains(tex, `\,\mathrm{d}z`) || !strings.Contains(tex, `q(y)`) {
+		t.Errorf("vd(W) = %s: no nested integral over z", tex)
+	}
+	if tex := ad.LaTeX(evalIn(t, in, "pde(F)").S()); !strings.Contains(tex, `\partial_{x_{1}}^{2}\partial_{x_{2}}^{2} q`) {
+		t.Errorf("pde(F) = %s: no mixed partial", tex)
+	}
+}

@@ -80,6 +80,7 @@ type testDensities struct {
 	factors  map[factorKey][]float64 // per-coordinate Gaussian derivative factors at a rule's nodes
 	programs map[*ad.Node]*integrand // compiled integrands, kept across densities
 	closed   map[*ad.Node]float64    // values of integrals with no free symbol, for this density
+	inner    map[innerKey][]float64  // values of inner integrals at the nodes around them, for this density
 }
 
 // rule is a tensor-product quadrature rule: the same one-dimensional nodes
@@ -223,6 +224,7 @@ func (t *testDensities) set(weights []float64, means, sds [][]float64) {
 	t.gen++
 	t.factors = map[factorKey][]float64{}
 	t.closed = map[*ad.Node]float64{}
+	t.inner = map[innerKey][]float64{}
 	d := t.sp.Coords()
 	lo, hi := make([]float64, d), make([]float64, d)
 	sdMin := math.Inf(1)
@@ -571,14 +573,30 @@ func (t *testDensities) fillInner(ig *integrand, values map[*ad.Node]float64, si
 	if depth >= ad.MaxIntegralDepth {
 		return fmt.Errorf("integrals nested more than %d deep", ad.MaxIntegralDepth)
 	}
+	base := len(ig.coords) + len(ig.jets)
+	// an inner integral that depends only on this integral's point (not on
+	// enclosing points or the check's point) has the same values at the
+	// nodes whatever the outer values: it is computed once per density
+	var todo []int
+	for j, in := range ig.inner {
+		key := innerKey{in, ig.rule, depth}
+		if cached, ok := t.inner[key]; ok {
+			copy(ig.in[base+j], cached)
+		} else {
+			todo = append(todo, j)
+		}
+	}
+	if len(todo) == 0 {
+		return nil
+	}
 	point := make(map[*ad.Node]float64, len(values)+8)
 	for k, v := range values {
 		point[k] = v
 	}
 	// jets at this point that only the inner integrals use
 	var extra []*ad.Node
-	for _, in := range ig.inner {
-		for _, f := range in.FreeSymbols() {
+	for _, j := range todo {
+		for _, f := range ig.inner[j].FreeSymbols() {
 			if f.Kind() == ad.KJet && f.Name() == t.sp.Density && f.Point() == ig.point &&
 				!slices.Contains(ig.jets, f) && !slices.Contains(extra, f) {
 				extra = append(extra, f)
@@ -586,7 +604,6 @@ func (t *testDensities) fillInner(ig *integrand, values map[*ad.Node]float64, si
 		}
 	}
 	z := make([]float64, len(ig.coords))
-	base := len(ig.coords) + len(ig.jets)
 	for k := range size {
 		for i, c := range ig.coords {
 			z[i] = ig.in[c][k]
@@ -598,13 +615,39 @@ func (t *testDensities) fillInner(ig *integrand, values map[*ad.Node]float64, si
 		for _, jet := range extra {
 			point[jet] = t.jet(jet.Alpha(), z)
 		}
-		for j, in := range ig.inner {
-			v, err := t.integrate(in, point, depth+1)
+		for _, j := range todo {
+			v, err := t.integrate(ig.inner[j], point, depth+1)
 			if err != nil {
 				return err
 			}
 			ig.in[base+j][k] = v
 		}
 	}
+	for _, j := range todo {
+		if in := ig.inner[j]; t.localTo(in, ig.point) {
+			t.inner[innerKey{in, ig.rule, depth}] = slices.Clone(ig.in[base+j])
+		}
+	}
 	return nil
+}
+
+// innerKey identifies the values of an inner integral at the nodes of the
+// rule of the integral around it, at a nesting depth.
+type innerKey struct {
+	n           *ad.Node
+	rule, depth int
+}
+
+// localTo reports whether the integral n depends on nothing but the
+// coordinates of point and the jets of q there.
+func (t *testDensities) localTo(n *ad.Node, point string) bool {
+	for _, f := range n.FreeSymbols() {
+		switch {
+		case f.Kind() == ad.KSymbol && f.Name() == point:
+		case f.Kind() == ad.KJet && f.Name() == t.sp.Density && f.Point() == point:
+		default:
+			return false
+		}
+	}
+	return true
 }
