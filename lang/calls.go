@@ -961,8 +961,12 @@ func (s *scope) instantiate(e *CallExpr, f *funcInfo) (Value, *Error) {
 	}
 	v, err := body.eval(t.Body)
 	if err != nil {
-		if err != errBroken && err.Src != s.src {
-			err.Msg = fmt.Sprintf("in %s: %s", f.name, err.Msg)
+		start, end := t.Span()
+		inside := err.Src == f.src && !posBefore(err.Pos, start) && !posBefore(end, err.Pos)
+		if err != errBroken && (err.Src != s.src || inside) {
+			// an error in the template's body: say which use of it failed
+			at, _ := e.Span()
+			err.Msg = fmt.Sprintf("in %s (used at line %d): %s", f.name, at.Line, err.Msg)
 		}
 		return Value{}, err
 	}

@@ -126,3 +126,6 @@ func (s *scope) densityVarCheck(at Node, v Value, x variable) *Error {
 	}
 	return err
 }
+
+// posBefore reports whether position a comes before b.
+func posBefore(a, b Pos) bool { return a.Line < b.Line || a.Line == b.Line && a.Col < b.Col }
