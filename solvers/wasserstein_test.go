@@ -2,6 +2,7 @@
 package solvers
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -99,6 +100,57 @@ func TestAssignBruteForce(t *testing.T) {
 		}
 		if math.Abs(total-best) > 1e-9 || math.Abs(check-total) > 1e-9 {
 			t.Fatalf("n = %d: assignment cost %g (recomputed %g), brute force %g", n, total, check, best)
+		}
+	}
+}
+
+// TestAssignReference compares Assign with the plain shortest augmenting
+// path algorithm on instances too large for brute force: Euclidean costs,
+// uniform real costs, small integers with many ties, and costs too large
+// for float32. The optimal
+// totals must agree to rounding (sums of n terms).
+func TestAssignReference(t *testing.T) {
+	rng := rand.New(rand.NewPCG(4, 4))
+	for _, n := range []int{2, 10, 57, 200} {
+		for kind := 0; kind < 4; kind++ {
+			cost := make([]float64, n*n)
+			xs, ys := make([]float64, 2*n), make([]float64, 2*n)
+			for i := range xs {
+				xs[i], ys[i] = rng.NormFloat64(), rng.NormFloat64()
+			}
+			for i := 0; i < n; i++ {
+				for j := 0; j < n; j++ {
+					switch kind {
+					case 0:
+						dx, dy := xs[2*i]-ys[2*j], xs[2*i+1]-ys[2*j+1]
+						cost[i*n+j] = dx*dx + dy*dy
+					case 1:
+						cost[i*n+j] = rng.Float64()
+					case 3: // beyond float32, where the auction cannot warm up
+						cost[i*n+j] = rng.Float64() * 1e35
+					default:
+						cost[i*n+j] = float64(rng.IntN(3))
+					}
+				}
+			}
+			_, want, err := assignReference(cost, n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			perm, got, err := Assign(cost, n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			seen := make([]bool, n)
+			for _, j := range perm {
+				if seen[j] {
+					t.Fatalf("n = %d, kind %d: not a permutation", n, kind)
+				}
+				seen[j] = true
+			}
+			if math.Abs(got-want) > 1e-12*float64(n)*(1+math.Abs(want)) {
+				t.Errorf("n = %d, kind %d: Assign %v, reference %v", n, kind, got, want)
+			}
 		}
 	}
 }
@@ -287,4 +339,101 @@ func TestW2LawSample2D(t *testing.T) {
 	if _, err := W2(&Points{P: x}, ptNormal(t, []float64{0}, []float64{1}), nil); err == nil {
 		t.Errorf("dimensions 2 and 1 accepted")
 	}
+}
+
+// assignReference is the shortest-augmenting-path algorithm of Crouse
+// (2016, "On implementing 2D rectangular assignment algorithms", IEEE TAES
+// 52(4)) without initialisation: simple and slow, the reference Assign is
+// checked against on instances too large for brute force.
+func assignReference(cost []float64, n int) ([]int, float64, error) {
+	if len(cost) != n*n {
+		return nil, 0, fmt.Errorf("assign: %d costs for %d×%d", len(cost), n, n)
+	}
+	for _, c := range cost {
+		if math.IsNaN(c) || math.IsInf(c, 0) {
+			return nil, 0, fmt.Errorf("assign: the costs must be finite")
+		}
+	}
+	u := make([]float64, n)
+	v := make([]float64, n)
+	spc := make([]float64, n) // shortest path costs to each column
+	path := make([]int, n)    // the row before each column on the path
+	col4row := make([]int, n)
+	row4col := make([]int, n)
+	remaining := make([]int, n)
+	visitedRow := make([]bool, n)
+	visitedCol := make([]bool, n)
+	for i := range col4row {
+		col4row[i], row4col[i] = -1, -1
+	}
+	for cur := 0; cur < n; cur++ {
+		// Dijkstra from row cur over reduced costs
+		for j := range spc {
+			spc[j] = math.Inf(1)
+			visitedCol[j] = false
+			remaining[j] = n - 1 - j
+		}
+		clear(visitedRow)
+		numRemaining := n
+		minVal := 0.0
+		i := cur
+		sink := -1
+		for sink < 0 {
+			visitedRow[i] = true
+			lowest, index := math.Inf(1), -1
+			row := cost[i*n : (i+1)*n]
+			ui := u[i]
+			for it := 0; it < numRemaining; it++ {
+				j := remaining[it]
+				r := minVal + row[j] - ui - v[j]
+				if r < spc[j] {
+					path[j] = i
+					spc[j] = r
+				}
+				if spc[j] < lowest || (spc[j] == lowest && row4col[j] < 0) {
+					lowest, index = spc[j], it
+				}
+			}
+			minVal = lowest
+			if index < 0 || math.IsInf(minVal, 1) {
+				return nil, 0, fmt.Errorf("assign: no feasible assignment")
+			}
+			j := remaining[index]
+			if row4col[j] < 0 {
+				sink = j
+			} else {
+				i = row4col[j]
+			}
+			visitedCol[j] = true
+			numRemaining--
+			remaining[index] = remaining[numRemaining]
+		}
+		// update the duals
+		u[cur] += minVal
+		for r := 0; r < n; r++ {
+			if visitedRow[r] && r != cur {
+				u[r] += minVal - spc[col4row[r]]
+			}
+		}
+		for j := 0; j < n; j++ {
+			if visitedCol[j] {
+				v[j] -= minVal - spc[j]
+			}
+		}
+		// augment along the path
+		j := sink
+		for {
+			r := path[j]
+			row4col[j] = r
+			col4row[r], j = j, col4row[r]
+			if r == cur {
+				break
+			}
+		}
+	}
+	total := 0.0
+	for i, j := range col4row {
+		total += cost[i*n+j]
+	}
+	return col4row, total, nil
 }
