@@ -27,7 +27,7 @@ import (
 // sufficiently (Armijo, c = 1e-4). The iteration stops when
 // ‖r‖∞ ≤ 1e-10·(‖∇f(x_k)‖∞ + ‖∇f(z)‖∞) plus the rounding of (z − x_k)/h,
 // when a full Newton correction is below 1e-10 of the proximal step
-// ‖z − x_k‖∞, or when the step no longer moves z; at most MaxIter
+// ‖z − x_k‖∞, or when the step no longer moves z; at most ProximalMaxIter
 // iterations.
 //
 // Since φ(x_{k+1}) ≤ φ(x_k) = f(x_k), f decreases at every step for any
@@ -55,8 +55,8 @@ var (
 
 // Settings of the proximal Newton iteration.
 const (
-	// MaxIter bounds the Newton iterations of one proximal step.
-	MaxIter = 100
+	// ProximalMaxIter bounds the Newton iterations of one proximal step.
+	ProximalMaxIter = 100
 	// proxRtol is the relative tolerance on ‖∇φ‖.
 	proxRtol = 1e-10
 	// proxStepTol: a full Newton correction below proxStepTol times the
@@ -96,7 +96,7 @@ func (m *ImplicitEuler) Step(loc *Location) error {
 	phi := fz // φ(x_k) = f(x_k)
 	converged := false
 	hn := 0.0 // the largest |∇²f| entry at the last Newton point
-	for it := 0; it < MaxIter; it++ {
+	for it := 0; it < ProximalMaxIter; it++ {
 		var rn, zn float64
 		for i := range r {
 			r[i] = (z[i]-xk[i])/h + g[i]
@@ -183,7 +183,7 @@ func (m *ImplicitEuler) Step(loc *Location) error {
 		}
 	}
 	if !converged {
-		return fmt.Errorf("the proximal step did not converge in %d Newton iterations (h = %g may be too large for this f)", MaxIter, h)
+		return fmt.Errorf("the proximal step did not converge in %d Newton iterations (h = %g may be too large for this f)", ProximalMaxIter, h)
 	}
 	copy(loc.X, z)
 	copy(loc.Grad, g)
