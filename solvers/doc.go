@@ -50,4 +50,40 @@
 //
 // Methods lists the methods for objectives with their parameters and
 // defaults, for the language and the REPL.
+//
+// # Particle methods
+//
+// A free energy F[ρ] = ∫V dρ + ½∬W(x − y) dρ(x)dρ(y) + D∫ρ log ρ is a
+// ParticleProblem: the potential's and the interaction's gradients (and
+// optionally values) as tapes, and D = 1/β. Its Wasserstein gradient flow
+// is followed by N particles held as structure of arrays (Particles:
+// X[c][i]) with the empirical measure μ in place of ρ: the drift
+// −∇V(xᵢ) − (1/N)Σⱼ∇W(xᵢ − xⱼ) — exact O(N²), or by random batches — and
+// the entropy, which μ cannot see, as Brownian noise (Langevin, MALA) or
+// through a smoothed density (Blob, SVGD); Deterministic refuses it. Each
+// method's doc comment states its scheme and a reference; ParticleMethods
+// and NewParticleMethod give the table the language uses, and a method's
+// Check names the terms it cannot handle (*TermError).
+//
+// RunParticles steps a cloud under ParticleSettings (steps, until on steps
+// and t, rows every K steps, seed, workers, batch, memory budget) and
+// reports ParticleRows (mean and population variance per coordinate, the
+// energy where it can be computed) and a ParticleResult. The tapes run in
+// batch mode over blocks of particles, one Machine per worker of a pool of
+// GOMAXPROCS goroutines. Random numbers come from one PCG stream per
+// StreamBlock of particles seeded by (seed, block), sums over blocks are
+// added in block order, so a seed gives the same cloud on any number of
+// cores. Steps allocate nothing. EstimateParticleBytes bounds a run's
+// memory; runs and samples over the budget (half the available memory by
+// default) are refused before allocating. A particle that turns non-finite
+// stops the run with a *DivergedError naming the step and a smaller h.
+//
+// Distributions (Dist) are Normal, Uniform, Mix, Points and Gibbs (exp(−V)
+// exactly in 1-D by a tabulated inverse CDF, by MALA chains in d ≥ 2);
+// SampleParticles draws a cloud by stream blocks, reproducibly.
+//
+// W2 picks a Wasserstein distance: the closed form for Gaussians, quantile
+// functions in 1-D (samples, a sample against a law, two laws), the exact
+// assignment (Assign: Jonker–Volgenant warmed up by an auction) up to 2000
+// points, and debiased log-domain Sinkhorn beyond, with its ε reported.
 package solvers

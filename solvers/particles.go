@@ -1,39 +1,6 @@
 // Particle methods for Wasserstein gradient flows: ParticleProblem, ParticleSettings, ParticleMethod, RunParticles.
 package solvers
 
-// # Particle methods
-//
-// A free energy of a density ρ on Rᵈ of the form
-//
-//	F[ρ] = ∫V dρ + ½∬W(x − y) dρ(x) dρ(y) + D∫ρ log ρ
-//
-// has the Wasserstein gradient flow ∂ρ/∂t = ∇·(ρ∇(V + W∗ρ + D log ρ)). Its
-// particle approximation follows N points xᵢ with the empirical measure
-// μ = (1/N)Σδ_{xᵢ} in place of ρ: the potential and the interaction give the
-// drift −∇V(xᵢ) − (1/N)Σⱼ∇W(xᵢ − xⱼ) (the sum includes j = i, as ∇W∗μ does;
-// for an even smooth W, ∇W(0) = 0), and the entropy, which the empirical
-// measure cannot see (δ/δρ of it holds log ρ), enters either as Brownian
-// noise √(2D) dW (langevin, mala) or through a smoothed density (blob, svgd).
-//
-// A ParticleProblem holds the pieces as compiled tapes (autodiff.Program),
-// run in batch mode over blocks of particles held as structure of arrays
-// (x[c][i] is coordinate c of particle i), one Machine per worker goroutine.
-// RunParticles steps a cloud with a ParticleMethod under ParticleSettings
-// and reports rows (step, t, mean and variance per coordinate, energy) and
-// a ParticleResult.
-//
-// Parallelism and reproducibility: a step's work is cut into blocks run by
-// a pool of GOMAXPROCS workers. Random numbers come from one PCG stream per
-// StreamBlock of particles seeded by (seed, block), every particle's update
-// depends only on its own block's stream, and sums over blocks are added in
-// block order, so a seed gives bit-identical results on any number of cores.
-//
-// Memory: EstimateParticleBytes adds up the particles, the method's buffers
-// and the workers' registers, and RunParticles (and SampleParticles) refuse,
-// before allocating, a run that would need more than the budget
-// (ParticleSettings.MemoryBudget, by default DefaultMemoryBudget: half of
-// the memory the system reports available).
-
 import (
 	"context"
 	"fmt"
@@ -130,7 +97,9 @@ func (t *ParticleTerm) hasValue(d int) bool {
 // Potential, W the Interaction (W should be even; for a functional
 // c∬K(x − y)ρρ the caller passes W(z) = c(K(z) + K(−z)), which gives the
 // right drift and energy for any K), D = 1/β the Diffusion. A nil term is
-// absent; D = 0 means no entropy.
+// absent; D = 0 means no entropy. The particles' drift is
+// −∇V(xᵢ) − (1/N)Σⱼ∇W(xᵢ − xⱼ), the sum including j = i as ∇W∗μ does for
+// the empirical measure μ (for a smooth even W, ∇W(0) = 0).
 type ParticleProblem struct {
 	Dim         int
 	Potential   *ParticleTerm

@@ -2,54 +2,82 @@
 package solvers
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 )
 
-// ParticleParam is a parameter of a particle method in scripts.
+// ParticleParam is a parameter of a particle method in scripts; the fields
+// mean what lang's RunParam's do.
 type ParticleParam struct {
 	Name string
-	// Default is the value when the parameter is not given; NaN when it is
-	// computed from the run (blob's eps, svgd's bandwidth) or absent
-	// (batch: exact interaction).
-	Default float64
-	Doc     string
+	Doc  string
+	// Default is the value when the parameter is not given (unless
+	// Required); 0 for eps, bandwidth and batch means "computed" (Scott's
+	// bandwidth, the median heuristic, the exact interaction).
+	Default  float64
+	Required bool
+	Int      bool // a whole number
+	// Check validates a value (nil: any finite number); its error reads
+	// after the parameter's name ("must be positive").
+	Check func(v float64) error
 }
 
 // ParticleMethodInfo describes a particle method for the language: the
 // REPL completes its parameters, and the run statement checks them.
 type ParticleMethodInfo struct {
-	Name    string
-	Summary string
-	Params  []ParticleParam
+	Name   string
+	Doc    string // one line: the scheme
+	Params []ParticleParam
+	// Until lists the quantities an until condition can test.
+	Until []string
 }
 
-var batchParam = ParticleParam{Name: "batch", Default: math.NaN(),
-	Doc: "random batch size B ≥ 2 for the interaction (O(N·B) per step; default: exact O(N²))"}
+var particleStep = ParticleParam{Name: "h", Doc: "the time step", Required: true, Check: positiveParam}
 
-var hParam = ParticleParam{Name: "h", Default: DefaultParticleStep, Doc: "time step"}
+var batchParam = ParticleParam{Name: "batch", Int: true, Check: batchCheck,
+	Doc: "the random batch size B ≥ 2 for the interaction (O(N·B) per step instead of O(N²))"}
+
+func batchCheck(v float64) error {
+	if v != math.Trunc(v) || v < 2 || v > math.MaxInt32 {
+		return errors.New("must be a whole number ≥ 2")
+	}
+	return nil
+}
 
 var particleMethods = []ParticleMethodInfo{
-	{Name: "langevin", Summary: "Euler–Maruyama for dx = −∇V dt − (∇W∗μ) dt + √(2/β) dW",
-		Params: []ParticleParam{hParam, batchParam}},
-	{Name: "mala", Summary: "Metropolis-adjusted Langevin for the Gibbs law ∝ exp(−βV)",
-		Params: []ParticleParam{hParam}},
-	{Name: "particles", Summary: "deterministic particles dx/dt = −∇V − ∇W∗μ (no entropy)",
-		Params: []ParticleParam{hParam, batchParam}},
-	{Name: "blob", Summary: "deterministic blob method: entropy through a Gaussian-smoothed density",
-		Params: []ParticleParam{hParam,
-			{Name: "eps", Default: math.NaN(), Doc: "mollifier width ε (default: Scott's bandwidth of the initial cloud)"},
+	{Name: "langevin", Doc: "Euler–Maruyama for dx = −∇V dt − (∇W∗μ) dt + √(2/β) dW",
+		Params: []ParticleParam{particleStep, batchParam}},
+	{Name: "mala", Doc: "Metropolis-adjusted Langevin for the Gibbs law ∝ exp(−βV)",
+		Params: []ParticleParam{particleStep}},
+	{Name: "particles", Doc: "deterministic particles dx/dt = −∇V − ∇W∗μ (no entropy)",
+		Params: []ParticleParam{particleStep, batchParam}},
+	{Name: "blob", Doc: "deterministic blob method: entropy through a Gaussian-smoothed density",
+		Params: []ParticleParam{particleStep,
+			{Name: "eps", Doc: "the mollifier's width ε (default: Scott's bandwidth of the initial cloud)", Check: positiveParam},
 			batchParam}},
-	{Name: "svgd", Summary: "Stein variational gradient descent with an RBF kernel",
-		Params: []ParticleParam{hParam,
-			{Name: "bandwidth", Default: math.NaN(), Doc: "kernel bandwidth H in exp(−|x−y|²/H) (default: median heuristic med²/log N)"},
+	{Name: "svgd", Doc: "Stein variational gradient descent with the kernel exp(−|x − y|²/H)",
+		Params: []ParticleParam{particleStep,
+			{Name: "bandwidth", Doc: "the kernel's H (default: the median heuristic med²/log N)", Check: positiveParam},
 			batchParam}},
+}
+
+func init() {
+	for i := range particleMethods {
+		particleMethods[i].Until = []string{"steps", "t"}
+	}
 }
 
 // ParticleMethods returns the particle methods in the order of SPEC §3.3.
 func ParticleMethods() []ParticleMethodInfo {
-	return slices.Clone(particleMethods)
+	out := slices.Clone(particleMethods)
+	for i := range out {
+		out[i].Params = slices.Clone(out[i].Params)
+		out[i].Until = slices.Clone(out[i].Until)
+	}
+	return out
 }
 
 // ParticleMethodNames returns the names of the particle methods.
@@ -73,46 +101,36 @@ func (e *ParamError) Error() string {
 	return fmt.Sprintf("%s: %s must be %s, not %g", e.Method, e.Param, e.Want, e.Value)
 }
 
-// NewParticleMethod builds the particle method called name with the given
-// parameters (absent ones take their defaults). A batch parameter goes to
-// s.Batch. Unknown names and parameters are errors; callers wanting
-// spelling hints check them against ParticleMethods first.
+// NewParticleMethod builds the particle method called name from its
+// parameters (absent ones take the Go zero value's default: h = 0.01,
+// computed eps and bandwidth). A batch parameter (0: exact) goes to
+// s.Batch. Unknown names and parameters, and values their Check refuses,
+// are errors; callers wanting spelling hints check names against
+// ParticleMethods first.
 func NewParticleMethod(name string, params map[string]float64, s *ParticleSettings) (ParticleMethod, error) {
 	i := slices.IndexFunc(particleMethods, func(m ParticleMethodInfo) bool { return m.Name == name })
 	if i < 0 {
 		return nil, fmt.Errorf("unknown particle method %q (the particle methods are %s)", name, orList(ParticleMethodNames()))
 	}
 	info := particleMethods[i]
-	for k := range params {
-		if !slices.ContainsFunc(info.Params, func(p ParticleParam) bool { return p.Name == k }) {
+	for k, v := range params {
+		j := slices.IndexFunc(info.Params, func(p ParticleParam) bool { return p.Name == k })
+		if j < 0 {
 			return nil, fmt.Errorf("%s has no parameter %q", name, k)
 		}
-	}
-	h, ok := params["h"]
-	if !ok {
-		h = DefaultParticleStep
-	}
-	if !(h > 0) || math.IsInf(h, 0) {
-		return nil, &ParamError{Method: name, Param: "h", Value: h, Want: "a positive number"}
-	}
-	if b, ok := params["batch"]; ok {
-		if b != math.Trunc(b) || b < 2 || b > math.MaxInt32 {
-			return nil, &ParamError{Method: name, Param: "batch", Value: b, Want: "a whole number ≥ 2"}
+		if k == "batch" && v == 0 {
+			continue // the default: exact
 		}
-		if s != nil {
-			s.Batch = int(b)
+		if c := info.Params[j].Check; c != nil {
+			if err := c(v); err != nil {
+				return nil, &ParamError{Method: name, Param: k, Value: v, Want: strings.TrimPrefix(err.Error(), "must be ")}
+			}
 		}
 	}
-	positive := func(k string) (float64, error) {
-		v, ok := params[k]
-		if !ok {
-			return 0, nil
-		}
-		if !(v > 0) || math.IsInf(v, 0) {
-			return 0, &ParamError{Method: name, Param: k, Value: v, Want: "a positive number"}
-		}
-		return v, nil
+	if b := params["batch"]; b != 0 && s != nil {
+		s.Batch = int(b)
 	}
+	h := params["h"]
 	switch name {
 	case "langevin":
 		return &Langevin{H: h}, nil
@@ -121,16 +139,8 @@ func NewParticleMethod(name string, params map[string]float64, s *ParticleSettin
 	case "particles":
 		return &Deterministic{H: h}, nil
 	case "blob":
-		eps, err := positive("eps")
-		if err != nil {
-			return nil, err
-		}
-		return &Blob{H: h, Eps: eps}, nil
+		return &Blob{H: h, Eps: params["eps"]}, nil
 	default: // svgd
-		bw, err := positive("bandwidth")
-		if err != nil {
-			return nil, err
-		}
-		return &SVGD{H: h, Bandwidth: bw}, nil
+		return &SVGD{H: h, Bandwidth: params["bandwidth"]}, nil
 	}
 }
