@@ -134,7 +134,7 @@ func (s *scope) call(e *CallExpr) (Value, *Error) {
 		}
 		return s.instantiate(e, f)
 	}
-	if d := in.densities[name]; d != nil && s.free {
+	if d := in.densities[name]; d != nil && (s.free || s.space != nil) {
 		return s.densityAt(e, &d.space)
 	}
 	if i := slices.Index(s.expanding, name); i >= 0 {
@@ -732,6 +732,9 @@ func (s *scope) densityAt(e *CallExpr, sp *ad.Space) (Value, *Error) {
 	id, ok := e.Args[0].(*Ident)
 	if !ok {
 		return Value{}, s.errAt(e.Args[0], "%s can only be taken at its variable %s or at an integration variable, not at an expression", e.Fun.Name, sp.Var)
+	}
+	if s.space != nil && sp.Density != s.space.Density {
+		return Value{}, s.errAt(e.Fun, "a functional of %s cannot use another density, %s", s.space.Density, sp.Density)
 	}
 	if s.space == nil {
 		if id.Name != sp.Var {

@@ -299,6 +299,9 @@ func (s *scope) ident(e *Ident) (Value, *Error) {
 		}
 		return Scalar(in.functionals[name].value), nil
 	case in.densities[name] != nil:
+		if s.space != nil {
+			return Value{}, s.errAt(e, "a functional of %s cannot use another density, %s", s.space.Density, name)
+		}
 		return Value{}, s.errAt(e, "density %s can only be used inside a functional, or in show and check", name)
 	}
 	err := s.errAt(e, "undefined: %s", name)
