@@ -122,15 +122,45 @@ func Scale(a *Node, c Num) *Node {
 // and x*2 are one node.
 func Add(args ...*Node) *Node {
 	c0 := Int(0)
-	terms := make(map[*Node]Num, len(args))
-	var order []*Node // first-seen order, so that building is deterministic before sorting
+	n := 0
+	for _, a := range args {
+		n += max(1, len(a.args))
+	}
+	// the terms in first-seen order, so that building is deterministic
+	// before sorting; like terms are found by a linear search among a few,
+	// through an index among many
+	ts := make([]*Node, 0, n)
+	cs := make([]Num, 0, n)
+	var index map[*Node]int
 	addTerm := func(t *Node, c Num) {
-		if old, ok := terms[t]; ok {
-			terms[t] = old.Add(c)
+		i := -1
+		if index != nil {
+			if j, ok := index[t]; ok {
+				i = j
+			}
+		} else {
+			for j, u := range ts {
+				if u == t {
+					i = j
+					break
+				}
+			}
+		}
+		if i >= 0 {
+			cs[i] = cs[i].Add(c)
 			return
 		}
-		terms[t] = c
-		order = append(order, t)
+		ts = append(ts, t)
+		cs = append(cs, c)
+		switch {
+		case index != nil:
+			index[t] = len(ts) - 1
+		case len(ts) > linearSearchMax:
+			index = make(map[*Node]int, n)
+			for j, u := range ts {
+				index[u] = j
+			}
+		}
 	}
 	for _, a := range args {
 		switch a.kind {
@@ -145,19 +175,24 @@ func Add(args ...*Node) *Node {
 			addTerm(a, Int(1))
 		}
 	}
-	ts := make([]*Node, 0, len(order))
-	cs := make([]Num, 0, len(order))
-	for _, t := range order {
-		if c := terms[t]; !c.IsZero() {
-			ts = append(ts, t)
-			cs = append(cs, c)
+	k := 0
+	for i, t := range ts {
+		if !cs[i].IsZero() {
+			ts[k], cs[k] = t, cs[i]
+			k++
 		}
 	}
-	return makeSum(c0, ts, cs)
+	return makeSum(c0, ts[:k], cs[:k])
 }
 
+// linearSearchMax is the number of distinct terms or factors up to which
+// Add and Mul look for like ones by a linear search rather than a map.
+const linearSearchMax = 16
+
 // makeSum builds c0 + Σ cs[i]·ts[i] from distinct non-number, non-sum terms
-// with non-zero coefficients.
+// with non-zero coefficients. It sorts ts and cs in place and the node keeps
+// them, so the caller must not change them afterwards (a node's own args,
+// already sorted and never changed, may be passed).
 func makeSum(c0 Num, ts []*Node, cs []Num) *Node {
 	switch {
 	case len(ts) == 0:
@@ -165,17 +200,37 @@ func makeSum(c0 Num, ts []*Node, cs []Num) *Node {
 	case len(ts) == 1 && c0.IsZero() && cs[0].IsOne():
 		return ts[0]
 	}
+	sortTerms(ts, cs)
+	return intern(&Node{kind: KSum, num: c0, args: slices.Clip(ts), coefs: slices.Clip(cs)})
+}
+
+// sortTerms sorts ts into canonical order, permuting cs alike.
+func sortTerms(ts []*Node, cs []Num) {
+	if slices.IsSortedFunc(ts, Compare) {
+		return
+	}
+	if len(ts) <= 12 {
+		// insertion sort: few comparisons for few terms, no allocation
+		for i := 1; i < len(ts); i++ {
+			for j := i; j > 0 && Compare(ts[j-1], ts[j]) > 0; j-- {
+				ts[j-1], ts[j] = ts[j], ts[j-1]
+				cs[j-1], cs[j] = cs[j], cs[j-1]
+			}
+		}
+		return
+	}
 	idx := make([]int, len(ts))
 	for i := range idx {
 		idx[i] = i
 	}
 	slices.SortFunc(idx, func(i, j int) int { return Compare(ts[i], ts[j]) })
-	args := make([]*Node, len(ts))
-	coefs := make([]Num, len(ts))
+	t2 := make([]*Node, len(ts))
+	c2 := make([]Num, len(ts))
 	for k, i := range idx {
-		args[k], coefs[k] = ts[i], cs[i]
+		t2[k], c2[k] = ts[i], cs[i]
 	}
-	return intern(&Node{kind: KSum, num: c0, args: args, coefs: coefs})
+	copy(ts, t2)
+	copy(cs, c2)
 }
 
 // factor is a base raised to a numeric exponent.
@@ -233,8 +288,42 @@ func Pow(b, e *Node) *Node {
 func Sqrt(b *Node) *Node { return PowNum(b, Rat(1, 2)) }
 
 func mulFactors(coef Num, fs []factor) *Node {
-	exps := make(map[*Node]Num, len(fs))
-	var order []*Node
+	// the bases in first-seen order with their exponents; like bases are
+	// found as in Add
+	order := make([]*Node, 0, len(fs))
+	es := make([]Num, 0, len(fs))
+	var index map[*Node]int
+	find := func(b *Node) int {
+		if index != nil {
+			if j, ok := index[b]; ok {
+				return j
+			}
+			return -1
+		}
+		for j, u := range order {
+			if u == b {
+				return j
+			}
+		}
+		return -1
+	}
+	put := func(b *Node, e Num) {
+		if j := find(b); j >= 0 {
+			es[j] = es[j].Add(e)
+			return
+		}
+		order = append(order, b)
+		es = append(es, e)
+		switch {
+		case index != nil:
+			index[b] = len(order) - 1
+		case len(order) > linearSearchMax:
+			index = make(map[*Node]int, 2*len(order))
+			for j, u := range order {
+				index[u] = j
+			}
+		}
+	}
 	var add func(b *Node, e Num)
 	add = func(b *Node, e Num) {
 		_, eInt := e.IsInt()
@@ -260,24 +349,21 @@ func mulFactors(coef Num, fs []factor) *Node {
 				return
 			}
 		}
-		if old, ok := exps[b]; ok {
-			exps[b] = old.Add(e)
-			return
-		}
-		exps[b] = e
-		order = append(order, b)
+		put(b, e)
 	}
 	for _, f := range fs {
 		add(f.base, f.exp)
 	}
+	exp := func(b *Node) Num { return es[find(b)] }
+	setExp := func(b *Node, e Num) { es[find(b)] = e }
 	// a single sum to the first power takes the coefficient in: 2*(x + 1) = 2*x + 2
-	if len(order) == 1 && order[0].kind == KSum && exps[order[0]].IsOne() {
+	if len(order) == 1 && order[0].kind == KSum && es[0].IsOne() {
 		return Scale(order[0], coef)
 	}
 	// fold numeric bases and make sums with integer exponents primitive
 	for i := 0; i < len(order); i++ {
 		b := order[i]
-		e := exps[b]
+		e := es[i]
 		if e.IsZero() {
 			continue
 		}
@@ -285,7 +371,7 @@ func mulFactors(coef Num, fs []factor) *Node {
 		case KNumber:
 			if r, ok := b.num.Pow(e); ok {
 				coef = coef.Mul(r)
-				exps[b] = Int(0)
+				es[i] = Int(0)
 			}
 		case KSum:
 			if _, ok := e.IsInt(); !ok {
@@ -297,12 +383,11 @@ func mulFactors(coef Num, fs []factor) *Node {
 			}
 			r, _ := content.Pow(e)
 			coef = coef.Mul(r)
-			exps[b] = Int(0)
-			if old, ok := exps[prim]; ok {
-				exps[prim] = old.Add(e)
+			es[i] = Int(0)
+			if find(prim) >= 0 {
+				setExp(prim, exp(prim).Add(e))
 			} else {
-				exps[prim] = e
-				order = append(order, prim)
+				put(prim, e)
 			}
 		}
 	}
@@ -310,31 +395,22 @@ func mulFactors(coef Num, fs []factor) *Node {
 		return Zero()
 	}
 	var bases []*Node
-	var es []Num
-	for _, b := range order {
-		if e := exps[b]; !e.IsZero() {
+	var exps []Num
+	for i, b := range order {
+		if e := es[i]; !e.IsZero() {
 			bases = append(bases, b)
-			es = append(es, e)
+			exps = append(exps, e)
 		}
 	}
 	var prod *Node
 	switch {
 	case len(bases) == 0:
 		return Number(coef)
-	case len(bases) == 1 && es[0].IsOne():
+	case len(bases) == 1 && exps[0].IsOne():
 		prod = bases[0]
 	default:
-		idx := make([]int, len(bases))
-		for i := range idx {
-			idx[i] = i
-		}
-		slices.SortFunc(idx, func(i, j int) int { return Compare(bases[i], bases[j]) })
-		args := make([]*Node, len(bases))
-		coefs := make([]Num, len(bases))
-		for k, i := range idx {
-			args[k], coefs[k] = bases[i], es[i]
-		}
-		prod = intern(&Node{kind: KProduct, args: args, coefs: coefs})
+		sortTerms(bases, exps)
+		prod = intern(&Node{kind: KProduct, args: slices.Clip(bases), coefs: slices.Clip(exps)})
 	}
 	return Scale(prod, coef)
 }

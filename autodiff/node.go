@@ -159,7 +159,8 @@ func (k keyBuf) num(n Num) keyBuf {
 
 // intern returns the live node equal to n if there is one, else registers n.
 func intern(n *Node) *Node {
-	k := keyBuf{byte(n.kind)}
+	var buf [128]byte // most keys fit: no allocation until the key is stored
+	k := append(keyBuf(buf[:0]), byte(n.kind))
 	switch n.kind {
 	case KNumber:
 		k = k.num(n.num)
