@@ -350,16 +350,17 @@ func checkBudget(need, budget int64, what string) error {
 func EstimateParticleBytes(p *ParticleProblem, m ParticleMethod, n int, s *ParticleSettings) int64 {
 	d := int64(p.Dim)
 	N := int64(n)
-	total := N * d * 8 // the cloud
-	total += m.buffers(p, n)
-	if p.Interaction != nil && s.Batch >= 2 {
-		total += N * 4 // the permutation
-	}
 	workers := int64(s.Workers)
 	if workers <= 0 {
 		workers = int64(defaultWorkers())
 	}
+	total := N * d * 8 // the cloud
+	total += m.buffers(p, n)
 	perWorker := int64(0)
+	if p.Interaction != nil && s.Batch >= 2 {
+		total += N * 4                                        // the permutation
+		perWorker += 2 * d * int64(batchScratch(s.Batch)) * 8 // gather buffers
+	}
 	for _, t := range []*ParticleTerm{p.Potential, p.Interaction} {
 		if t == nil {
 			continue
@@ -444,6 +445,7 @@ type particleWorker struct {
 	acc                  []float64   // d accumulators
 	pt                   []float64   // one point
 	pz                   [][]float64 // pair loops: d differences, |z|², a weight (× BlockSize)
+	xp, dp               [][]float64 // random batches: gathered positions and drifts
 }
 
 func newParticleWorker(p *ParticleProblem) *particleWorker {
@@ -549,6 +551,10 @@ func RunParticles(p *ParticleProblem, x *Particles, m ParticleMethod, s *Particl
 	r.ws = make([]*particleWorker, r.pool.n)
 	for i := range r.ws {
 		r.ws[i] = newParticleWorker(p)
+		if p.Interaction != nil && s.Batch >= 2 {
+			r.ws[i].xp = soaBlocks(r.d, batchScratch(s.Batch))
+			r.ws[i].dp = soaBlocks(r.d, batchScratch(s.Batch))
+		}
 	}
 	r.streams = streams(r.n, s.Seed, streamStep)
 	nfail := max(numBlocks(r.n), numTiles(r.n))

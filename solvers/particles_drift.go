@@ -119,34 +119,40 @@ func (r *particleRun) batchChunk(wi, b int) {
 	g0 := b * r.groupsPerChunk()
 	g1 := min(g0+r.groupsPerChunk(), (n+B-1)/B)
 	lo, hi := g0*B, min(g1*B, n)
-	x, drift, perm := r.x, r.drift, r.perm
-	for _, i := range perm[lo:hi] {
-		for c := 0; c < d; c++ {
-			drift[c][i] = 0
+	idx := r.perm[lo:hi]
+	m := hi - lo
+	// gather the chunk's particles in batch order: independent loads that
+	// the processor overlaps, where random reads inside the pair loop
+	// would wait for memory one at a time
+	for c := 0; c < d; c++ {
+		xc, xp := r.x[c], w.xp[c][:m]
+		for k, i := range idx {
+			xp[k] = xc[i]
 		}
+		clear(w.dp[c][:m])
 	}
 	k := 0
 	flush := func() {
 		w.ker.EvalBatch(w.z, w.zo, k)
 		for c := 0; c < d; c++ {
-			dc := drift[c]
+			dp := w.dp[c]
 			for kk, v := range w.zo[c][:k] {
-				dc[w.tgt[kk]] += v
+				dp[w.tgt[kk]] += v
 			}
 		}
 		k = 0
 	}
-	for g := g0; g < g1; g++ {
-		members := perm[g*B : min((g+1)*B, n)]
-		for _, i := range members {
-			for _, j := range members {
-				if i == j {
+	for s := 0; s < m; s += B {
+		e := min(s+B, m)
+		for a := s; a < e; a++ {
+			for o := s; o < e; o++ {
+				if o == a {
 					continue
 				}
 				for c := 0; c < d; c++ {
-					w.z[c][k] = x[c][i] - x[c][j]
+					w.z[c][k] = w.xp[c][a] - w.xp[c][o]
 				}
-				w.tgt[k] = i
+				w.tgt[k] = int32(a)
 				k++
 				if k == autodiff.BlockSize {
 					flush()
@@ -157,17 +163,22 @@ func (r *particleRun) batchChunk(wi, b int) {
 	if k > 0 {
 		flush()
 	}
+	// scale and scatter back in particle order
 	N := float64(n)
-	for g := g0; g < g1; g++ {
-		members := perm[g*B : min((g+1)*B, n)]
+	for s := 0; s < m; s += B {
+		e := min(s+B, m)
 		f := 0.0
-		if len(members) > 1 {
-			f = (N - 1) / (N * float64(len(members)-1))
+		if e-s > 1 {
+			f = (N - 1) / (N * float64(e-s-1))
 		}
-		for _, i := range members {
+		for a := s; a < e; a++ {
 			for c := 0; c < d; c++ {
-				drift[c][i] = -f*drift[c][i] - r.gradW0[c]/N
+				r.drift[c][idx[a]] = -f*w.dp[c][a] - r.gradW0[c]/N
 			}
 		}
 	}
 }
+
+// batchScratch is the length of a worker's gather buffers for random
+// batches: one chunk of batches.
+func batchScratch(B int) int { return max(StreamBlock, B) }
