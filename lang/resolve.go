@@ -514,6 +514,22 @@ func (s *scope) applyDef(at Node, name string, args []Value) (Value, *Error) {
 	if v, ok := d.cache[key]; ok {
 		return v, nil
 	}
+	// A function is its body resolved at symbolic parameters, with the
+	// arguments substituted afterwards: so def fp(r) = diff(f(r), r) means
+	// f′, whatever it is later called with.
+	if v, ok := s.defAtSymbols(d, name); ok {
+		out := v
+		if m := paramSubstitution(d.params, args); len(m) > 0 {
+			out = v.Map(func(e *ad.Node) *ad.Node { return ad.Substitute(e, m) })
+		}
+		if divisionByZero(out) {
+			return Value{}, s.errAt(at, "division by zero in %s at these arguments", name)
+		}
+		if len(d.cache) < 4096 {
+			d.cache[key] = out
+		}
+		return out, nil
+	}
 	// the body is resolved in a fresh scope: parameters, lets, other defs
 	body := &scope{in: s.in, src: d.src, vars: map[string]binding{}, state: s.state,
 		expanding: append(slices.Clone(s.expanding), name)}
@@ -549,6 +565,82 @@ func (s *scope) applyDef(at Node, name string, args []Value) (Value, *Error) {
 		d.cache[key] = v
 	}
 	return v, nil
+}
+
+// defAtSymbols resolves a def's body with its parameters as symbols, once
+// per declaration; ok is false when that fails (the caller then expands the
+// body at the arguments, which reports the error where it arises).
+func (s *scope) defAtSymbols(d *defInfo, name string) (Value, bool) {
+	const symKey = "·symbols"
+	if v, ok := d.cache[symKey]; ok {
+		return v, v.Elems != nil
+	}
+	body := &scope{in: s.in, src: d.src, vars: map[string]binding{}, state: s.state,
+		expanding: append(slices.Clone(s.expanding), name)}
+	for _, p := range d.params {
+		body.vars[p.name] = binding{val: freeSymbol(p.name, p.size)}
+	}
+	v, err := body.eval(d.stmt.Body)
+	if err != nil {
+		if err != errBroken && !strings.HasPrefix(err.Msg, "recursive definition") {
+			d.cache[symKey] = Value{}
+		}
+		return Value{}, false
+	}
+	d.cache[symKey] = v
+	return v, true
+}
+
+// paramSubstitution maps a def's parameter symbols to argument entries,
+// leaving out those passed unchanged.
+func paramSubstitution(ps []paramInfo, args []Value) map[*ad.Node]*ad.Node {
+	m := map[*ad.Node]*ad.Node{}
+	for i, p := range ps {
+		for k, sym := range freeSymbol(p.name, p.size).Elems {
+			if a := args[i].Elems[k]; a != sym {
+				m[sym] = a
+			}
+		}
+	}
+	return m
+}
+
+// divisionByZero reports whether substitution produced a power of zero
+// with a negative exponent (kept unevaluated by the constructors).
+func divisionByZero(v Value) bool {
+	seen := map[*ad.Node]bool{}
+	var walk func(n *ad.Node) bool
+	walk = func(n *ad.Node) bool {
+		if seen[n] || n.IsNumber() {
+			return false
+		}
+		seen[n] = true
+		switch n.Kind() {
+		case ad.KPower:
+			b, e := n.Args()[0], n.Args()[1]
+			if ev, ok := e.Value(); ok && b.IsZero() && ev.Sign() < 0 {
+				return true
+			}
+		case ad.KProduct:
+			for i, b := range n.Args() {
+				if b.IsZero() && n.Coefs()[i].Sign() < 0 {
+					return true
+				}
+			}
+		}
+		for _, a := range n.Args() {
+			if walk(a) {
+				return true
+			}
+		}
+		return false
+	}
+	for _, e := range v.Elems {
+		if walk(e) {
+			return true
+		}
+	}
+	return false
 }
 
 func plural(n int) string {
