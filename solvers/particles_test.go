@@ -364,36 +364,54 @@ func TestSVGDTwoParticles(t *testing.T) {
 	}
 }
 
-// TestSVGDGaussian runs SVGD on π = N(1, 1) in 2-D from N(0, 0.5²): the
-// mean converges to (1, 1) to sampling accuracy. SVGD's fixed point with
-// the median heuristic is not exactly π for finite N — its variance is
-// known to fall short of the target's, increasingly with the dimension
-// (Ba et al. 2021) — so the variance is only required within 15%.
+// TestSVGDGaussian runs SVGD on π = N((1, 1), I) in 2-D from N(0, 0.5²I).
+// The mean moves at the rate of the kernel's average value over pairs,
+// about 1/20 here (the drift terms are kernel-weighted; the repulsive ones
+// cancel in the mean), so after t = 100 it is within e^(−5) of its fixed
+// point: the tolerance 0.05 on the mean is that plus the asymmetry of 200
+// points. SVGD's fixed point with the median heuristic is not exactly π
+// for finite N — its variance falls short of the target's, increasingly
+// with the dimension (Ba et al. 2021) — so the variance is only required
+// within 15%.
 func TestSVGDGaussian(t *testing.T) {
-	const n = 400
+	const n = 200
 	x0 := ptCoords("x", 2)
 	V := ad.Mul(ptRat(1, 2), ad.Add(ad.PowNum(ad.Sub(x0[0], ad.One()), ad.Int(2)), ad.PowNum(ad.Sub(x0[1], ad.One()), ad.Int(2))))
 	p := &ParticleProblem{Dim: 2, Potential: ptTerm(t, V, x0, true), Diffusion: 1}
 	x := ptSample(t, ptNormal(t, []float64{0, 0}, []float64{0.5}), n, 12)
 	res := ptRun(t, p, x, &SVGD{H: 0.1}, &ParticleSettings{MaxSteps: 1000})
 	for c := 0; c < 2; c++ {
-		ptWithin(t, "mean", res.Final.Mean[c], 1, nSigma/math.Sqrt(n))
+		ptWithin(t, "mean", res.Final.Mean[c], 1, 0.05)
 		ptWithin(t, "variance", res.Final.Var[c], 1, 0.15)
 	}
 }
 
-// TestKDEEntropy checks the entropy estimate of rows: for N(0, 1) the
-// entropy ∫ρ log ρ is −½log(2πe) = −1.4189; the leave-one-out kernel
-// estimate with Scott's bandwidth has a bias of order N^(−4/5) and a
-// spread of order N^(−1/2); with 4000 points both are below 0.02.
+// TestKDEEntropy checks the entropy estimate of rows against the oracle
+// (1/N)Σ log ρ(xᵢ) with the true density N(0, 1) at the same points, which
+// removes the sample's own fluctuation (sd 0.71/√N): what is left is the
+// kernel estimate's error — smoothing by Scott's bandwidth b = N^(−1/5)
+// changes the entropy by ½(log(1+b²) − b²/(1+b²)) ≈ 10⁻³; the noise of ρ̂
+// adds a negative Jensen bias E log ρ̂ − log E ρ̂ ≈ −Var ρ̂/(2ρ²), of order
+// (tail width)/(N·b), largest where points are sparse (over seeds at
+// N = 2000: −0.004 on average, with a spread of 0.004). 0.025 covers the
+// bias and 5 spreads.
 func TestKDEEntropy(t *testing.T) {
-	x := ptSample(t, ptNormal(t, []float64{0}, []float64{1}), 4000, 1)
-	res := ptRun(t, ouProblem(t, 1), x, &Langevin{H: 1e-12}, &ParticleSettings{})
-	ptWithin(t, "entropy", res.Final.Entropy, -0.5*math.Log(2*math.Pi*math.E), 0.02)
-	// the energy adds E[x²/2] = 1/2
-	ptWithin(t, "energy", res.Final.Energy, 0.5-0.5*math.Log(2*math.Pi*math.E), 0.02+nSigma*math.Sqrt(0.5/4000))
-	x = ptSample(t, ptNormal(t, []float64{0}, []float64{1}), 5000, 1)
-	res = ptRun(t, ouProblem(t, 1), x, &Langevin{H: 1e-12}, &ParticleSettings{})
+	const n = 2000
+	x := ptSample(t, ptNormal(t, []float64{0}, []float64{1}), n, 1)
+	oracle := 0.0
+	for _, v := range x.X[0] {
+		oracle += (-v*v/2 - 0.5*math.Log(2*math.Pi)) / n
+	}
+	pot := 0.0
+	for _, v := range x.X[0] {
+		pot += v * v / 2 / n
+	}
+	res := ptRun(t, ouProblem(t, 1), x, &Langevin{H: 1e-300}, &ParticleSettings{})
+	const tol = 0.025
+	ptWithin(t, "entropy", res.Final.Entropy, oracle, tol)
+	ptWithin(t, "energy", res.Final.Energy, pot+oracle, tol)
+	x = ptSample(t, ptNormal(t, []float64{0}, []float64{1}), DefaultEnergyPairs+1, 1)
+	res = ptRun(t, ouProblem(t, 1), x, &Langevin{H: 1e-300}, &ParticleSettings{})
 	if !math.IsNaN(res.Final.Entropy) || !math.IsNaN(res.Final.Energy) {
 		t.Errorf("beyond DefaultEnergyPairs the entropy should be NaN, got %v", res.Final.Entropy)
 	}
@@ -503,7 +521,7 @@ func TestParticleStopping(t *testing.T) {
 }
 
 // TestParticleStepsDoNotAllocate checks that steps allocate nothing: a run
-// of 20 more steps allocates no more than the same run's setup.
+// of 10 more steps allocates no more than the same run's setup.
 func TestParticleStepsDoNotAllocate(t *testing.T) {
 	V, xs := ptDoubleWell()
 	W, z := ptGaussKernel(1)
@@ -531,9 +549,9 @@ func TestParticleStepsDoNotAllocate(t *testing.T) {
 			return b.Mallocs - a.Mallocs
 		}
 		allocs(1) // warm up
-		few, many := allocs(2), allocs(22)
+		few, many := allocs(2), allocs(12)
 		if many > few+5 { // a few runtime allocations (timers, goroutine stacks) may land in the window
-			t.Errorf("%s: 20 more steps made %d more allocations", c.name, many-few)
+			t.Errorf("%s: 10 more steps made %d more allocations", c.name, many-few)
 		}
 	}
 }
