@@ -14,30 +14,29 @@ type Op uint8
 // values of the slots A, B, …. Sums fuse the products that are their terms
 // (k·a·b, with b the constant-1 slot for a plain term k·a), so that one
 // dispatch does what would otherwise take several: the tape interpreter's
-// cost is mostly the dispatch.
+// cost is mostly the dispatch. For the same reason there are few
+// arithmetic operations (a + b is an opSum2P, a·b an opMulK): every kind
+// the machine tests for costs the kinds after it a comparison.
 const (
-	opCopy  Op = iota // d = a
-	opAdd             // d = a + b
-	opSub             // d = a - b
-	opMul             // d = a * b
-	opDiv             // d = a / b
-	opLin1            // d = K0 + K1·a
-	opLin2            // d = K0 + K1·a + K2·b
-	opSq              // d = a²
-	opMulK            // d = K0 + K1·a·b
-	opSum2            // d = K0 + K1·a·b + K2·c·d'   (C, D)
-	opSum3            // d = K0 + K1·a·b + K2·c·d' + K3·e·f   (C, D, E, F)
-	opSumN            // d = K0 + Σ sumK[j]·r[sumA[j]]·r[sumB[j]], j in [A, A+B)
-	opMulN            // d = Π r[mulR[j]], j in [A, A+B)
-	opCube            // d = a³
-	opRecip           // d = 1/a
-	opSqrt            // d = √a
-	opRSqrt           // d = 1/√a
-	opPowI            // d = a^K0, K0 an integer
-	opPowK            // d = a^K0
-	opPow             // d = a^b
-	opMin             // d = min(a, b)
-	opMax             // d = max(a, b)
+	opCopy   Op = iota // d = a
+	opDiv              // d = a / b
+	opLin1             // d = K0 + K1·a
+	opMulK             // d = K0 + K1·a·b (a product, a square, a scaled product)
+	opSum2P            // d = K0 + K1·a·b + K2·c
+	opSum2             // d = K0 + K1·a·b + K2·c·d'   (C, D)
+	opSum3P            // d = K0 + K1·a·b + K2·c·d' + K3·e
+	opSum3             // d = K0 + K1·a·b + K2·c·d' + K3·e·f   (C, D, E, F)
+	opSumN             // d = K0 + Σ sumK[j]·r[sumA[j]]·r[sumB[j]], j in [A, A+B)
+	opMulN             // d = Π r[mulR[j]], j in [A, A+B)
+	opCube             // d = a³
+	opRecip            // d = 1/a
+	opSqrt             // d = √a
+	opRSqrt            // d = 1/√a
+	opPowI             // d = a^K0, K0 an integer
+	opPowK             // d = a^K0
+	opPow              // d = a^b
+	opMin              // d = min(a, b)
+	opMax              // d = max(a, b)
 	opExp
 	opLog
 	opSin
@@ -570,7 +569,6 @@ func (c *compiler) emitSum(n *Node, dst int32) error {
 	}
 	type slots struct{ a, b int32 }
 	ss := make([]slots, len(ts))
-	plain := true
 	for i, t := range ts {
 		if ss[i].a, err = c.operand(t.a); err != nil {
 			return err
@@ -578,32 +576,39 @@ func (c *compiler) emitSum(n *Node, dst int32) error {
 		if ss[i].b, err = c.factorSlot(t.b); err != nil {
 			return err
 		}
-		plain = plain && t.b == nil
+	}
+	// a plain term goes last, where the opSum…P forms take it
+	if len(ts) <= 3 {
+		for i := len(ts) - 1; i >= 0; i-- {
+			if ts[i].b == nil {
+				last := len(ts) - 1
+				ts[i], ts[last] = ts[last], ts[i]
+				ss[i], ss[last] = ss[last], ss[i]
+				break
+			}
+		}
 	}
 	in := Instr{Dst: dst, K0: k0}
 	switch {
 	case len(ts) == 0:
 		in.Op, in.A = opCopy, c.constSlot(k0)
-	case len(ts) == 1 && plain:
+	case len(ts) == 1 && ts[0].b == nil:
 		in.Op, in.A, in.K1 = opLin1, ss[0].a, ts[0].k
-	case len(ts) == 1 && k0 == 0 && ts[0].k == 1 && ss[0].a == ss[0].b:
-		in.Op, in.A = opSq, ss[0].a
-	case len(ts) == 1 && k0 == 0 && ts[0].k == 1:
-		in.Op, in.A, in.B = opMul, ss[0].a, ss[0].b
 	case len(ts) == 1:
 		in.Op, in.A, in.B, in.K1 = opMulK, ss[0].a, ss[0].b, ts[0].k
-	case len(ts) == 2 && plain && k0 == 0 && ts[0].k == 1 && ts[1].k == 1:
-		in.Op, in.A, in.B = opAdd, ss[0].a, ss[1].a
-	case len(ts) == 2 && plain && k0 == 0 && ts[0].k == 1 && ts[1].k == -1:
-		in.Op, in.A, in.B = opSub, ss[0].a, ss[1].a
-	case len(ts) == 2 && plain && k0 == 0 && ts[0].k == -1 && ts[1].k == 1:
-		in.Op, in.A, in.B = opSub, ss[1].a, ss[0].a
-	case len(ts) == 2 && plain:
-		in.Op, in.A, in.B, in.K1, in.K2 = opLin2, ss[0].a, ss[1].a, ts[0].k, ts[1].k
+	case len(ts) == 2 && ts[1].b == nil:
+		in.Op = opSum2P
+		in.A, in.B, in.K1 = ss[0].a, ss[0].b, ts[0].k
+		in.C, in.K2 = ss[1].a, ts[1].k
 	case len(ts) == 2:
 		in.Op = opSum2
 		in.A, in.B, in.K1 = ss[0].a, ss[0].b, ts[0].k
 		in.C, in.D, in.K2 = ss[1].a, ss[1].b, ts[1].k
+	case len(ts) == 3 && ts[2].b == nil:
+		in.Op = opSum3P
+		in.A, in.B, in.K1 = ss[0].a, ss[0].b, ts[0].k
+		in.C, in.D, in.K2 = ss[1].a, ss[1].b, ts[1].k
+		in.E, in.K3 = ss[2].a, ts[2].k
 	case len(ts) == 3:
 		in.Op = opSum3
 		in.A, in.B, in.K1 = ss[0].a, ss[0].b, ts[0].k
@@ -719,16 +724,9 @@ func (c *compiler) emitProduct(n *Node, dst int32) error {
 		if err != nil {
 			return err
 		}
-		in := Instr{Dst: dst, A: as, K1: t.k}
-		switch {
-		case t.b == nil:
+		in := Instr{Op: opMulK, Dst: dst, A: as, K1: t.k}
+		if t.b == nil {
 			in.Op = opLin1
-		case t.k == 1 && t.a == t.b:
-			in.Op = opSq
-		case t.k == 1:
-			in.Op = opMul
-		default:
-			in.Op = opMulK
 		}
 		if t.b != nil {
 			if in.B, err = c.operand(t.b); err != nil {
@@ -758,7 +756,7 @@ func (c *compiler) emitProduct(n *Node, dst int32) error {
 		in := Instr{Dst: t, A: s}
 		switch {
 		case e.Cmp(Int(2)) == 0:
-			in.Op = opSq
+			in.Op, in.B, in.K1 = opMulK, s, 1
 		case e.Cmp(Int(3)) == 0:
 			in.Op = opCube
 		case e.Cmp(Rat(1, 2)) == 0:
@@ -815,7 +813,7 @@ func (c *compiler) emitProduct(n *Node, dst int32) error {
 		case 1:
 			c.add(Instr{Op: opCopy, Dst: into, A: ps[0].slot}, nil)
 		case 2:
-			c.add(Instr{Op: opMul, Dst: into, A: ps[0].slot, B: ps[1].slot}, nil)
+			c.add(Instr{Op: opMulK, Dst: into, A: ps[0].slot, B: ps[1].slot, K1: 1}, nil)
 		default:
 			start := int32(len(c.p.mulR))
 			for _, pt := range ps {

@@ -135,25 +135,18 @@ func (m *Machine) execFixed(code []Instr) {
 	for i := range code {
 		in := &code[i]
 		switch op := in.Op; {
-		case op == opSum2:
-			r[in.Dst&k] = in.K0 + in.K1*r[in.A&k]*r[in.B&k] + in.K2*r[in.C&k]*r[in.D&k]
-		case op == opSum3:
-			r[in.Dst&k] = in.K0 + in.K1*r[in.A&k]*r[in.B&k] + in.K2*r[in.C&k]*r[in.D&k] + in.K3*r[in.E&k]*r[in.F&k]
+		case op == opSum2P:
+			r[in.Dst&k] = in.K0 + in.K1*r[in.A&k]*r[in.B&k] + in.K2*r[in.C&k]
+		case op == opSum3P:
+			r[in.Dst&k] = in.K0 + in.K1*r[in.A&k]*r[in.B&k] + in.K2*r[in.C&k]*r[in.D&k] + in.K3*r[in.E&k]
 		case op == opLin1:
 			r[in.Dst&k] = in.K0 + in.K1*r[in.A&k]
+		case op == opSum2:
+			r[in.Dst&k] = in.K0 + in.K1*r[in.A&k]*r[in.B&k] + in.K2*r[in.C&k]*r[in.D&k]
 		case op == opMulK:
 			r[in.Dst&k] = in.K0 + in.K1*r[in.A&k]*r[in.B&k]
-		case op == opMul:
-			r[in.Dst&k] = r[in.A&k] * r[in.B&k]
-		case op == opSq:
-			a := r[in.A&k]
-			r[in.Dst&k] = a * a
-		case op == opLin2:
-			r[in.Dst&k] = in.K0 + in.K1*r[in.A&k] + in.K2*r[in.B&k]
-		case op == opAdd:
-			r[in.Dst&k] = r[in.A&k] + r[in.B&k]
-		case op == opSub:
-			r[in.Dst&k] = r[in.A&k] - r[in.B&k]
+		case op == opSum3:
+			r[in.Dst&k] = in.K0 + in.K1*r[in.A&k]*r[in.B&k] + in.K2*r[in.C&k]*r[in.D&k] + in.K3*r[in.E&k]*r[in.F&k]
 		case op == opExpMul:
 			r[in.Dst&k] = in.K1 * r[in.A&k] * math.Exp(in.K2+in.K0*r[in.B&k]*r[in.C&k])
 		default:
@@ -167,25 +160,18 @@ func (m *Machine) execSlice(code []Instr) {
 	for i := range code {
 		in := &code[i]
 		switch op := in.Op; {
-		case op == opSum2:
-			r[in.Dst] = in.K0 + in.K1*r[in.A]*r[in.B] + in.K2*r[in.C]*r[in.D]
-		case op == opSum3:
-			r[in.Dst] = in.K0 + in.K1*r[in.A]*r[in.B] + in.K2*r[in.C]*r[in.D] + in.K3*r[in.E]*r[in.F]
+		case op == opSum2P:
+			r[in.Dst] = in.K0 + in.K1*r[in.A]*r[in.B] + in.K2*r[in.C]
+		case op == opSum3P:
+			r[in.Dst] = in.K0 + in.K1*r[in.A]*r[in.B] + in.K2*r[in.C]*r[in.D] + in.K3*r[in.E]
 		case op == opLin1:
 			r[in.Dst] = in.K0 + in.K1*r[in.A]
+		case op == opSum2:
+			r[in.Dst] = in.K0 + in.K1*r[in.A]*r[in.B] + in.K2*r[in.C]*r[in.D]
 		case op == opMulK:
 			r[in.Dst] = in.K0 + in.K1*r[in.A]*r[in.B]
-		case op == opMul:
-			r[in.Dst] = r[in.A] * r[in.B]
-		case op == opSq:
-			a := r[in.A]
-			r[in.Dst] = a * a
-		case op == opLin2:
-			r[in.Dst] = in.K0 + in.K1*r[in.A] + in.K2*r[in.B]
-		case op == opAdd:
-			r[in.Dst] = r[in.A] + r[in.B]
-		case op == opSub:
-			r[in.Dst] = r[in.A] - r[in.B]
+		case op == opSum3:
+			r[in.Dst] = in.K0 + in.K1*r[in.A]*r[in.B] + in.K2*r[in.C]*r[in.D] + in.K3*r[in.E]*r[in.F]
 		case op == opExpMul:
 			r[in.Dst] = in.K1 * r[in.A] * math.Exp(in.K2+in.K0*r[in.B]*r[in.C])
 		default:
@@ -367,21 +353,6 @@ func (m *Machine) runBlock(w int) {
 		switch in.Op {
 		case opCopy:
 			copy(d, R[in.A][:w])
-		case opAdd:
-			a, b := R[in.A][:w], R[in.B][:w]
-			for k := range d {
-				d[k] = a[k] + b[k]
-			}
-		case opSub:
-			a, b := R[in.A][:w], R[in.B][:w]
-			for k := range d {
-				d[k] = a[k] - b[k]
-			}
-		case opMul:
-			a, b := R[in.A][:w], R[in.B][:w]
-			for k := range d {
-				d[k] = a[k] * b[k]
-			}
 		case opDiv:
 			a, b := R[in.A][:w], R[in.B][:w]
 			for k := range d {
@@ -393,26 +364,26 @@ func (m *Machine) runBlock(w int) {
 			for k := range d {
 				d[k] = k0 + k1*a[k]
 			}
-		case opLin2:
-			a, b := R[in.A][:w], R[in.B][:w]
-			k0, k1, k2 := in.K0, in.K1, in.K2
-			for k := range d {
-				d[k] = k0 + k1*a[k] + k2*b[k]
-			}
-		case opSq:
-			a := R[in.A][:w]
-			for k := range d {
-				d[k] = a[k] * a[k]
-			}
 		case opMulK:
 			a, b := R[in.A][:w], R[in.B][:w]
 			k0, k1 := in.K0, in.K1
-			for k := range d {
-				d[k] = k0 + k1*a[k]*b[k]
+			switch {
+			case k0 == 0 && k1 == 1:
+				for k := range d {
+					d[k] = a[k] * b[k]
+				}
+			default:
+				for k := range d {
+					d[k] = k0 + k1*a[k]*b[k]
+				}
 			}
-		case opSum2:
+		case opSum2P:
+			blockTerm(d, in.K0, in.K1, R[in.A][:w], R[in.B][:w], in.B == one, true)
+			blockTerm(d, 0, in.K2, R[in.C][:w], nil, true, false)
+		case opSum3P:
 			blockTerm(d, in.K0, in.K1, R[in.A][:w], R[in.B][:w], in.B == one, true)
 			blockTerm(d, 0, in.K2, R[in.C][:w], R[in.D][:w], in.D == one, false)
+			blockTerm(d, 0, in.K3, R[in.E][:w], nil, true, false)
 		case opSum3:
 			blockTerm(d, in.K0, in.K1, R[in.A][:w], R[in.B][:w], in.B == one, true)
 			blockTerm(d, 0, in.K2, R[in.C][:w], R[in.D][:w], in.D == one, false)
@@ -530,7 +501,9 @@ func blockPoly(d, a, ks []float64) {
 // to it, skipping b when it is the constant-1 slot.
 func blockTerm(d []float64, k0, k float64, a, b []float64, bIsOne, first bool) {
 	a = a[:len(d)]
-	b = b[:len(d)]
+	if !bIsOne {
+		b = b[:len(d)]
+	}
 	switch {
 	case first && bIsOne:
 		for i := range d {
