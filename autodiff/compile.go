@@ -18,25 +18,25 @@ type Op uint8
 // arithmetic operations (a + b is an opSum2P, a·b an opMulK): every kind
 // the machine tests for costs the kinds after it a comparison.
 const (
-	opCopy   Op = iota // d = a
-	opDiv              // d = a / b
-	opLin1             // d = K0 + K1·a
-	opMulK             // d = K0 + K1·a·b (a product, a square, a scaled product)
-	opSum2P            // d = K0 + K1·a·b + K2·c
-	opSum2             // d = K0 + K1·a·b + K2·c·d'   (C, D)
-	opSum3P            // d = K0 + K1·a·b + K2·c·d' + K3·e
-	opSum3             // d = K0 + K1·a·b + K2·c·d' + K3·e·f   (C, D, E, F)
-	opSumN             // d = K0 + Σ sumK[j]·r[sumA[j]]·r[sumB[j]], j in [A, A+B)
-	opMulN             // d = Π r[mulR[j]], j in [A, A+B)
-	opCube             // d = a³
-	opRecip            // d = 1/a
-	opSqrt             // d = √a
-	opRSqrt            // d = 1/√a
-	opPowI             // d = a^K0, K0 an integer
-	opPowK             // d = a^K0
-	opPow              // d = a^b
-	opMin              // d = min(a, b)
-	opMax              // d = max(a, b)
+	opCopy  Op = iota // d = a
+	opDiv             // d = a / b
+	opLin1            // d = K0 + K1·a
+	opMulK            // d = K0 + K1·a·b (a product, a square, a scaled product)
+	opSum2P           // d = K0 + K1·a·b + K2·c
+	opSum2            // d = K0 + K1·a·b + K2·c·d'   (C, D)
+	opSum3P           // d = K0 + K1·a·b + K2·c·d' + K3·e
+	opSum3            // d = K0 + K1·a·b + K2·c·d' + K3·e·f   (C, D, E, F)
+	opSumN            // d = K0 + Σ sumK[j]·r[sumA[j]]·r[sumB[j]], j in [A, A+B)
+	opMulN            // d = Π r[mulR[j]], j in [A, A+B)
+	opCube            // d = a³
+	opRecip           // d = 1/a
+	opSqrt            // d = √a
+	opRSqrt           // d = 1/√a
+	opPowI            // d = a^K0, K0 an integer
+	opPowK            // d = a^K0
+	opPow             // d = a^b
+	opMin             // d = min(a, b)
+	opMax             // d = max(a, b)
 	opExp
 	opLog
 	opSin
