@@ -79,8 +79,10 @@ type Instr struct {
 // outputs together, sharing every common subexpression (each DAG node gets
 // at most one slot) and folding every constant subexpression at compile time.
 //
-// Slots 0..len(Inputs)-1 hold the inputs, then come the constants, then the
-// temporaries, which are reused once dead so that batch mode stays in cache.
+// Slots 0..len(Inputs)-1 hold the inputs, then come the constant 1, the
+// outputs (consecutive, so that they are copied out at once), and the other
+// constants and the temporaries; temporaries are reused once dead so that
+// batch mode stays in cache.
 type Program struct {
 	Inputs  []*Node
 	Outputs []*Node
@@ -257,13 +259,17 @@ func (c *compiler) reads(n *Node, f func(*Node)) {
 	}
 }
 
-// plan decides which nodes are fused into their users:
+// plan decides which nodes are fused into their users, and how sums are
+// computed:
 //   - exp(c + k·u) whose argument is used only there computes its argument
 //     itself, and a product a·exp(…) that is the exp's only user computes
 //     the exp (opExpMul);
+//   - a sum that is a multiple of an earlier sum is computed from it;
+//   - a sum of powers of one base is a polynomial in it (opPoly);
 //   - a product that is at most two factors (a, a·b or a²) and is used only
 //     as a term of sums is computed inside each of them, at the cost of one
-//     multiplication per use instead of an instruction and a slot.
+//     multiplication per use instead of an instruction and a slot (powers
+//     of the base of a polynomial likewise).
 func (c *compiler) plan(order []*Node) error {
 	c.inlined = make(map[*Node]bool)
 	c.absorbed = make(map[*Node]bool)
