@@ -43,11 +43,21 @@ func newPCG(seed, purpose, block uint64) *rand.PCG {
 	return rand.NewPCG(h, splitmix64(h^0x5851f42d4c957f2d))
 }
 
+// paddedPCG keeps each block's generator state on its own cache lines:
+// workers stepping neighbouring blocks at the same time would otherwise
+// write to one line and make every draw a cache miss (false sharing).
+type paddedPCG struct {
+	rand.PCG
+	_ [112]byte // 16 + 112 = 128 bytes: two lines whatever the alignment
+}
+
 // streams returns one stream per StreamBlock of n particles.
 func streams(n int, seed, purpose uint64) []*rand.Rand {
 	rs := make([]*rand.Rand, numBlocks(n))
+	states := make([]paddedPCG, len(rs))
 	for b := range rs {
-		rs[b] = newStream(seed, purpose, uint64(b))
+		states[b].PCG = *newPCG(seed, purpose, uint64(b))
+		rs[b] = rand.New(&states[b].PCG)
 	}
 	return rs
 }
