@@ -446,42 +446,72 @@ type particleWorker struct {
 	pt                   []float64   // one point
 	pz                   [][]float64 // pair loops: d differences, |z|², a weight (× BlockSize)
 	xp, dp               [][]float64 // random batches: gathered positions and drifts
+	separators           [][][]float64
 }
 
 func newParticleWorker(p *ParticleProblem) *particleWorker {
 	d := p.Dim
 	w := &particleWorker{
-		in:   make([][]float64, d),
-		vout: make([][]float64, 1),
-		acc:  make([]float64, d),
-		pt:   make([]float64, d),
+		in:   paddedViews(d),
+		vout: paddedViews(1),
+		acc:  paddedFloats(d),
+		pt:   paddedFloats(d),
 		pz:   soaBlocks(d+2, autodiff.BlockSize),
 	}
 	if t := p.Potential; t != nil {
-		w.pot = t.Grad.NewMachine()
+		w.pot = w.machine(t.Grad)
 		if t.Value != nil {
-			w.potV = t.Value.NewMachine()
+			w.potV = w.machine(t.Value)
 		}
 		w.g = soaBlocks(len(t.Grad.Outputs), StreamBlock)
 		w.gv = soaBlocks(1, StreamBlock)
 	}
 	if t := p.Interaction; t != nil {
-		w.ker = t.Grad.NewMachine()
+		w.ker = w.machine(t.Grad)
 		if t.Value != nil {
-			w.kerV = t.Value.NewMachine()
+			w.kerV = w.machine(t.Value)
 		}
 		w.z = soaBlocks(d, autodiff.BlockSize)
 		w.zo = soaBlocks(len(t.Grad.Outputs), autodiff.BlockSize)
 		w.zv = soaBlocks(1, autodiff.BlockSize)
-		w.tgt = make([]int32, autodiff.BlockSize)
+		tgt := make([]int32, autodiff.BlockSize+32)
+		w.tgt = tgt[16 : 16+autodiff.BlockSize]
 	}
 	return w
 }
 
-// blocks allocates k arrays of n float64 in one backing store.
+// machine returns a Machine for prog with its batch-mode registers
+// allocated now, followed by three arrays of the size of its register
+// table: the Machine writes that table at every block, and tables of two
+// workers' machines side by side would share a cache line (false sharing
+// cost two workers a quarter of their speed on langevin).
+func (w *particleWorker) machine(prog *autodiff.Program) *autodiff.Machine {
+	m := prog.NewMachine()
+	m.EvalBatch(soaBlocks(len(prog.Inputs), 1), soaBlocks(len(prog.Outputs), 1), 1)
+	for range 3 {
+		w.separators = append(w.separators, make([][]float64, prog.Slots()))
+	}
+	return m
+}
+
+// paddedFloats returns n float64 with a cache line of unused space on each
+// side, so that arrays written by different workers never share a line.
+func paddedFloats(n int) []float64 {
+	b := make([]float64, n+16)
+	return b[8 : 8+n : 8+n]
+}
+
+// paddedViews returns n slice headers with at least a cache line (three
+// headers) of unused space on each side.
+func paddedViews(n int) [][]float64 {
+	b := make([][]float64, n+6)
+	return b[3 : 3+n : 3+n]
+}
+
+// soaBlocks allocates k arrays of n float64 in one padded backing store.
 func soaBlocks(k, n int) [][]float64 {
-	back := make([]float64, k*n)
-	b := make([][]float64, k)
+	back := paddedFloats(k * n)
+	b := paddedViews(k)
 	for i := range b {
 		b[i] = back[i*n : (i+1)*n : (i+1)*n]
 	}
