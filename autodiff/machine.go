@@ -384,6 +384,9 @@ func (m *Machine) runBlock(w int) {
 			blockTerm(d, in.K0, in.K1, R[in.A][:w], R[in.B][:w], in.B == one, true)
 			blockTerm(d, 0, in.K2, R[in.C][:w], R[in.D][:w], in.D == one, false)
 			blockTerm(d, 0, in.K3, R[in.E][:w], nil, true, false)
+		case opSum2:
+			blockTerm(d, in.K0, in.K1, R[in.A][:w], R[in.B][:w], in.B == one, true)
+			blockTerm(d, 0, in.K2, R[in.C][:w], R[in.D][:w], in.D == one, false)
 		case opSum3:
 			blockTerm(d, in.K0, in.K1, R[in.A][:w], R[in.B][:w], in.B == one, true)
 			blockTerm(d, 0, in.K2, R[in.C][:w], R[in.D][:w], in.D == one, false)
