@@ -552,6 +552,11 @@ func RunParticles(p *ParticleProblem, x *Particles, m ParticleMethod, s *Particl
 	if err := checkCloudSize(x.N, x.Dim); err != nil {
 		return nil, err
 	}
+	for c, xc := range x.X {
+		if len(xc) != x.N {
+			return nil, fmt.Errorf("coordinate %d of the particles has %d values, not N = %d", c+1, len(xc), x.N)
+		}
+	}
 	if err := m.Check(p); err != nil {
 		return nil, err
 	}
