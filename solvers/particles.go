@@ -378,10 +378,8 @@ func EstimateParticleBytes(p *ParticleProblem, m ParticleMethod, n int, s *Parti
 }
 
 // tapeSlots returns the number of register slots a tape uses in batch mode
-// (an upper bound: inputs, constants and temporaries).
-func tapeSlots(p *autodiff.Program) int {
-	return len(p.Inputs) + 2*p.Len() + 2
-}
+// (inputs, constants, temporaries and outputs; each is a block).
+func tapeSlots(p *autodiff.Program) int { return p.Slots() }
 
 // particleRun is the state of one run shared by the methods.
 type particleRun struct {

@@ -287,7 +287,7 @@ func TestW2Laws1D(t *testing.T) {
 // within ε·log n/(2W₂) of the exact assignment.
 func TestW2Sinkhorn(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 3))
-	const n = 400
+	const n = 250
 	a, _ := NewParticles(n, 2, 0)
 	b, _ := NewParticles(n, 2, 0)
 	c, _ := NewParticles(n, 2, 0)
