@@ -358,7 +358,7 @@ func EstimateParticleBytes(p *ParticleProblem, m ParticleMethod, n int, s *Parti
 	total += m.buffers(p, n)
 	perWorker := int64(0)
 	if p.Interaction != nil && s.Batch >= 2 {
-		total += N * 4                                        // the permutation
+		total += shuffleBytes(n)                              // the permutation
 		perWorker += 2 * d * int64(batchScratch(s.Batch)) * 8 // gather buffers
 	}
 	for _, t := range []*ParticleTerm{p.Potential, p.Interaction} {
@@ -400,9 +400,8 @@ type particleRun struct {
 	// whole drift before moving, −∇V too); nil when unused.
 	drift [][]float64
 	// random batches
-	perm     []int32
-	batchRNG *rand.Rand
-	batchPCG *rand.PCG
+	shuffler *batchShuffler
+	perm     []int32   // this step's permutation (the shuffler's)
 	gradW0   []float64 // ∇W(0)
 
 	// failure per stream block or tile: the first particle that turned
@@ -609,12 +608,8 @@ func RunParticles(p *ParticleProblem, x *Particles, m ParticleMethod, s *Particl
 		p.Interaction.Grad.NewMachine().Eval(make([]float64, r.d), out)
 		copy(r.gradW0, out[:r.d])
 		if s.Batch >= 2 {
-			r.perm = make([]int32, r.n)
-			for i := range r.perm {
-				r.perm[i] = int32(i)
-			}
-			r.batchPCG = rand.NewPCG(0, 0)
-			r.batchRNG = rand.New(r.batchPCG)
+			r.shuffler = newBatchShuffler(r.n, shuffleBucket, r.pool.n, s.Seed)
+			r.perm = r.shuffler.perm
 		}
 	}
 	if err := m.init(r); err != nil {

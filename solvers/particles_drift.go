@@ -70,27 +70,15 @@ func (r *particleRun) interactionTile(wi, b int) {
 }
 
 // interaction fills r.drift with the interaction's drift: exactly, or by
-// random batches when Settings.Batch ≥ 2.
+// random batches when Settings.Batch ≥ 2 (the step's random permutation,
+// cut into consecutive batches).
 func (r *particleRun) interaction() {
 	if r.s.Batch >= 2 {
-		r.shuffle()
+		r.shuffler.shuffle(r.pool, r.step)
 		r.pool.run(r.batchChunks(), r.jobBatch)
 		return
 	}
 	r.pool.run(numTiles(r.n), r.jobInteraction)
-}
-
-// shuffle draws this step's random batches: a Fisher–Yates shuffle of the
-// previous permutation with the step's own stream (seed, step), so the
-// batches depend on the seed and the step only.
-func (r *particleRun) shuffle() {
-	h := splitmix64(r.s.Seed ^ splitmix64(streamBatch<<56^uint64(r.step)))
-	r.batchPCG.Seed(h, splitmix64(h^0x5851f42d4c957f2d))
-	perm := r.perm
-	for i := len(perm) - 1; i > 0; i-- {
-		j := r.batchRNG.IntN(i + 1)
-		perm[i], perm[j] = perm[j], perm[i]
-	}
 }
 
 // groupsPerChunk is the number of random batches one job handles.
