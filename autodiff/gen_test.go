@@ -282,6 +282,18 @@ func (ev *errEval) eval(e *Node) (v, err float64) {
 			err = math.Abs(f0)
 			if ea != 0 {
 				err += math.Abs(f1)*ea + math.Abs(f2)*ea*ea*roundoff/2
+				// where the argument is that uncertain, a saturating function
+				// (atan of ±huge) can land anywhere in its range: bound the
+				// change over a ± δ directly (+Inf where that interval
+				// leaves the domain)
+				d := ea * roundoff
+				for _, b := range []float64{a - d, a + d} {
+					fb, _, _ := dualFuncs[e.name](b)
+					err = math.Max(err, math.Abs(fb-f0)/roundoff)
+					if math.IsNaN(fb) && !math.IsNaN(f0) {
+						err = math.Inf(1)
+					}
+				}
 			}
 		}
 	default:
