@@ -691,8 +691,3 @@ func finiteOr(v float64) any {
 	}
 	return v
 }
-
-func (in *Interp) showW2(src *Source, st *ShowStmt, call *CallExpr) *Error {
-	s := in.newScope(src, true)
-	return s.errAt(call, "w2 is not available yet")
-}

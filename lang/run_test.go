@@ -230,7 +230,7 @@ func TestRunBadInput(t *testing.T) {
 		{"run rosen from (-1, 1) using natural(h = 0.1, metric = [[1, 0], [0, y - 1]]) for 20 steps", 30, "natural failed at step 1: the metric is singular", ""},
 		{"run rosen from (-1, 1) using natural(h = 0.1, metric = [[1, 0], [0, x]]) for 20 steps", 30, "natural failed at step 2: the metric is not positive definite", ""},
 		{"run rosen from (-1, 1) using euler(h = 0.01) for 1000 steps", 30, "euler diverged at step 6 (t = 0.06): f = ", "the stability bound is h < 2/L = 0.0019968 with L = 1001.6"},
-		{"run rosen from (-1, 1) using langevin(h = 0.01) for 10 steps", 30, "unknown method langevin", ""},
+		{"run rosen from (-1, 1) using langevin(h = 0.01) for 10 steps", 30, "langevin is a method for functionals, and rosen is an objective", "methods for an objective: euler"},
 		{"run rosn from (-1, 1) using euler(h = 0.01) for 10 steps", 5, "undefined: rosn", "did you mean rosen?"},
 		{"run V from (1) using euler(h = 0.01) for 10 steps", 5, "V is a function; a run needs an objective or a functional", "objective V(x) = ..."},
 		{"run rosen from (-1, 1) using euler(h = 0.001) for 10 steps monitor value = x", 68, "monitor value clashes with a column", ""},
