@@ -154,12 +154,12 @@ type gridRun struct {
 	rk    int
 	order int
 
-	q, qa, qb    []float64 // state, a stage's state, the step's increment
-	k, k1        []float64 // the right-hand sides at q and at a later stage
-	comp         []float64 // the compensation of the update's rounding
-	qe, qw       []float64 // the reconstructed face values along one coordinate
-	x            [][]float64
-	ring         []int // the cells along the walls
+	q, qa, qb []float64 // state, a stage's state, the step's increment
+	k, k1     []float64 // the right-hand sides at q and at a later stage
+	comp      []float64 // the compensation of the update's rounding
+	qe, qw    []float64 // the reconstructed face values along one coordinate
+	x         [][]float64
+	ring      []int // the cells along the walls
 
 	step int
 	t    float64
