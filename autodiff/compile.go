@@ -56,7 +56,7 @@ const (
 	opSign
 	opStep
 	opExpMul // d = K1·a·exp(K2 + K0·b·c): x·exp(−x²/2) and exp(k·u) in one step
-	opPoly   // d = Σ polyK[B+j]·a^(C−1−j), j in [0, C), by Horner's rule
+	opPoly   // d = P(a), P(a²) or a·P(a²) as D is polyPlain, polyEven or polyOdd; P has the C coefficients polyK[B:], highest degree first (Horner's rule)
 	numOps
 )
 
@@ -659,13 +659,37 @@ func (c *compiler) emitPoly(n, a *Node, dst int32) error {
 	if err != nil {
 		return err
 	}
-	start := int32(len(c.p.polyK))
-	for j := deg; j >= 0; j-- {
+	// an odd or even polynomial (x³ − x, x⁴/4 − x²/2) is one in a²: half
+	// the multiplications and additions of Horner's rule in a
+	odd, even := true, true
+	for j, k := range coef[:deg+1] {
+		if k != 0 {
+			odd = odd && j%2 == 1
+			even = even && j%2 == 0
+		}
+	}
+	in := Instr{Op: opPoly, Dst: dst, A: s, B: int32(len(c.p.polyK)), D: polyPlain}
+	step, low := 1, 0
+	switch {
+	case odd:
+		in.D, step, low = polyOdd, 2, 1
+	case even:
+		in.D, step = polyEven, 2
+	}
+	for j := deg - (deg-low)%step; j >= low; j -= step {
 		c.p.polyK = append(c.p.polyK, coef[j])
 	}
-	c.add(Instr{Op: opPoly, Dst: dst, A: s, B: start, C: int32(deg + 1)}, n)
+	in.C = int32(len(c.p.polyK)) - in.B
+	c.add(in, n)
 	return nil
 }
+
+// The forms of an opPoly (its D field).
+const (
+	polyPlain = iota // P(a)
+	polyEven         // P(a²)
+	polyOdd          // a·P(a²)
+)
 
 // emitExpMul emits a product k·a·exp(c + k'·u) or an exp(c + k'·u) as one
 // opExpMul, computing the exp's argument inside when it was absorbed.

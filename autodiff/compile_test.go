@@ -102,6 +102,12 @@ func TestTapeFusedForms(t *testing.T) {
 		"exp(x)·exp(y)":      Mul(Call("exp", x), Call("exp", y)),
 		"polynomial":         Add(Div(PowNum(x, Int(4)), IntNode(4)), Neg(Div(PowNum(x, Int(2)), two)), Mul(IntNode(3), x), One()),
 		"poly + shared":      Add(PowNum(y, Int(3)), y, Call("sin", PowNum(y, Int(3)))),
+		"odd polynomial":     Sub(PowNum(x, Int(3)), x),
+		"odd, degree 5":      Add(PowNum(x, Int(5)), Mul(IntNode(-2), PowNum(x, Int(3))), x),
+		"odd, degree 7":      Add(PowNum(z, Int(7)), PowNum(z, Int(3))),
+		"even polynomial":    Add(Div(PowNum(x, Int(4)), IntNode(4)), Neg(Div(PowNum(x, Int(2)), two)), Number(Rat(1, 4))),
+		"even, degree 8":     Add(PowNum(y, Int(8)), PowNum(y, Int(2))),
+		"plain, degree 8":    Add(PowNum(y, Int(8)), PowNum(y, Int(5)), y, One()),
 		"rsqrt":              PowNum(q, Rat(-1, 2)),
 		"x^(−3/2)·y^(5/2)":   Mul(PowNum(q, Rat(-3, 2)), PowNum(Add(PowNum(y, Int(2)), two), Rat(5, 2))),
 		"x·y·z/(x²+1)":       Div(Mul(x, y, z), q),
@@ -113,12 +119,31 @@ func TestTapeFusedForms(t *testing.T) {
 	}
 	rng := rand.New(rand.NewPCG(19, 20))
 	for name, e := range exprs {
-		for range 5 {
+		p, err := Compile([]*Node{e}, genSyms)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := p.NewMachine()
+		const n = 5
+		in := [][]float64{make([]float64, n), make([]float64, n), make([]float64, n)}
+		out := [][]float64{make([]float64, n)}
+		for k := range n {
 			values := randomPoint(rng, genSyms)
+			for i, s := range genSyms {
+				in[i][k] = values[s]
+			}
 			got := evalTape(t, []*Node{e}, values)[0]
 			want, err := newErrEval(values).eval(e)
 			if !sameValue(want, got, err, err) {
 				t.Errorf("%s = %s at %v: tape %v, Evaluator %v", name, String(e), values, got, want)
+			}
+		}
+		// batch mode has loops of its own for these forms
+		m.EvalBatch(in, out, n)
+		for k := range n {
+			got := m.Eval1([]float64{in[0][k], in[1][k], in[2][k]})
+			if b := out[0][k]; math.Abs(b-got) > batchTol*math.Abs(got) {
+				t.Errorf("%s: batch %v, scalar %v", name, b, got)
 			}
 		}
 	}

@@ -197,10 +197,17 @@ func (m *Machine) execOther(in *Instr, r []float64) {
 		r[in.Dst] = s
 	case opPoly:
 		x := r[in.A]
+		y := x
+		if in.D != polyPlain {
+			y = x * x
+		}
 		ks := p.polyK[in.B : in.B+in.C]
 		s := ks[0]
 		for _, k := range ks[1:] {
-			s = s*x + k
+			s = s*y + k
+		}
+		if in.D == polyOdd {
+			s *= x
 		}
 		r[in.Dst] = s
 	case opMulN:
@@ -398,7 +405,7 @@ func (m *Machine) runBlock(w int) {
 				blockTerm(d, k0, p.sumK[j], R[p.sumA[j]][:w], R[b][:w], b == one, j == in.A)
 			}
 		case opPoly:
-			blockPoly(d, R[in.A][:w], p.polyK[in.B:in.B+in.C])
+			blockPoly(d, R[in.A][:w], p.polyK[in.B:in.B+in.C], in.D)
 		case opMulN:
 			rs := p.mulR[in.A : in.A+in.B]
 			copy(d, R[rs[0]][:w])
@@ -469,33 +476,68 @@ func (m *Machine) runBlock(w int) {
 	}
 }
 
-// blockPoly computes d = Σ ks[j]·a^(len(ks)−1−j) by Horner's rule, with
-// the common low degrees unrolled.
-func blockPoly(d, a, ks []float64) {
+// blockPoly computes d = P(a), P(a²) or a·P(a²) (as form is polyPlain,
+// polyEven or polyOdd) by Horner's rule, P having the coefficients ks,
+// highest degree first. The common low degrees are unrolled.
+func blockPoly(d, a, ks []float64, form int32) {
 	a = a[:len(d)]
-	switch len(ks) {
-	case 3:
+	switch {
+	case form == polyOdd && len(ks) == 2: // x³ − x
+		k0, k1 := ks[0], ks[1]
+		for i, x := range a {
+			d[i] = x * (k0*(x*x) + k1)
+		}
+		return
+	case form == polyOdd && len(ks) == 3:
 		k0, k1, k2 := ks[0], ks[1], ks[2]
 		for i, x := range a {
+			y := x * x
+			d[i] = x * ((k0*y+k1)*y + k2)
+		}
+		return
+	case form == polyEven && len(ks) == 3: // x⁴/4 − x²/2 + c
+		k0, k1, k2 := ks[0], ks[1], ks[2]
+		for i, x := range a {
+			y := x * x
+			d[i] = (k0*y+k1)*y + k2
+		}
+		return
+	}
+	y := a
+	if form != polyPlain { // the polynomial in a², then the factor a
+		for i, x := range a {
+			d[i] = x * x
+		}
+		y = d
+	}
+	switch len(ks) {
+	case 2:
+		k0, k1 := ks[0], ks[1]
+		for i, x := range y {
+			d[i] = k0*x + k1
+		}
+	case 3:
+		k0, k1, k2 := ks[0], ks[1], ks[2]
+		for i, x := range y {
 			d[i] = (k0*x+k1)*x + k2
 		}
 	case 4:
 		k0, k1, k2, k3 := ks[0], ks[1], ks[2], ks[3]
-		for i, x := range a {
+		for i, x := range y {
 			d[i] = ((k0*x+k1)*x+k2)*x + k3
 		}
-	case 5:
-		k0, k1, k2, k3, k4 := ks[0], ks[1], ks[2], ks[3], ks[4]
-		for i, x := range a {
-			d[i] = (((k0*x+k1)*x+k2)*x+k3)*x + k4
-		}
 	default:
-		for i, x := range a {
+		for i, x := range y {
 			s := ks[0]
 			for _, k := range ks[1:] {
 				s = s*x + k
 			}
 			d[i] = s
+		}
+	}
+	if form == polyOdd {
+		for i, x := range a {
+			d[i] *= x
 		}
 	}
 }
