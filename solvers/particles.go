@@ -444,6 +444,7 @@ type particleWorker struct {
 	pz                   [][]float64 // pair loops: d differences, |z|², a weight (× BlockSize)
 	xp, dp               [][]float64 // random batches: gathered positions and drifts
 	separators           [][][]float64
+	old                  []float64
 }
 
 func newParticleWorker(p *ParticleProblem) *particleWorker {
@@ -454,6 +455,7 @@ func newParticleWorker(p *ParticleProblem) *particleWorker {
 		acc:  paddedFloats(d),
 		pt:   paddedFloats(d),
 		pz:   soaBlocks(d+2, autodiff.BlockSize),
+		old:  paddedFloats(StreamBlock),
 	}
 	if t := p.Potential; t != nil {
 		w.pot = w.machine(t.Grad)
@@ -531,7 +533,7 @@ func tileRange(b, n int) (lo, hi int) {
 // place) under settings s. It refuses, before allocating, a run whose
 // EstimateParticleBytes exceeds the memory budget, and stops with a
 // *DivergedError naming the step when a particle turns non-finite or
-// leaves |x| ≤ MaxCoordinate.
+// leaves |x| < MaxCoordinate.
 func RunParticles(p *ParticleProblem, x *Particles, m ParticleMethod, s *ParticleSettings) (*ParticleResult, error) {
 	if s == nil {
 		s = &ParticleSettings{}
@@ -725,9 +727,11 @@ func (r *particleRun) loop() (*ParticleResult, error) {
 	return res, nil
 }
 
-// MaxCoordinate is the largest |coordinate| a particle may reach: beyond it
-// the run is taken to grow without bound.
-const MaxCoordinate = 1e100
+// MaxCoordinate bounds |coordinate| of a particle: a particle that reaches
+// it means the run grows without bound. It is 2³³² ≈ 8.7·10⁹⁹, so that
+// (x·2¹⁸⁰)² overflows exactly beyond it and blockInRange can test a block
+// without a branch per element.
+const MaxCoordinate = 0x1p332
 
 func (r *particleRun) resetFail() {
 	for i := range r.fail {
@@ -770,5 +774,5 @@ func (r *particleRun) checkFail() error {
 	return nil
 }
 
-// finite reports whether v is a usable coordinate.
-func inRange(v float64) bool { return math.Abs(v) <= MaxCoordinate }
+// inRange reports whether v is a usable coordinate: |v| < MaxCoordinate.
+func inRange(v float64) bool { return math.Abs(v) < MaxCoordinate }

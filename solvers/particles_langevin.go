@@ -144,13 +144,20 @@ func (r *particleRun) eulerBlock(wi, b int) {
 		case r.p.Potential != nil && r.drift == nil && s != 0:
 			// the common case, kept tight: potential and noise
 			g := w.g[c][:len(xc)]
+			// the move without a test per particle, then one branch-free
+			// pass that finds a bad coordinate (restored from a copy)
+			old := w.old[:len(xc)]
+			copy(old, xc)
 			for k, xv := range xc {
-				v := xv - h*g[k] + s*rng.NormFloat64()
-				if !(math.Abs(v) <= MaxCoordinate) {
-					r.noteFail(b, lo+k, c, notFinite(v))
-					continue
+				xc[k] = xv - h*g[k] + s*rng.NormFloat64()
+			}
+			if !blockInRange(xc) {
+				for k, v := range xc {
+					if !inRange(v) {
+						r.noteFail(b, lo+k, c, notFinite(v))
+						xc[k] = old[k]
+					}
 				}
-				xc[k] = v
 			}
 		default:
 			var g, dr []float64
@@ -171,7 +178,7 @@ func (r *particleRun) eulerBlock(wi, b int) {
 				if s != 0 {
 					v += s * rng.NormFloat64()
 				}
-				if !(math.Abs(v) <= MaxCoordinate) {
+				if !inRange(v) {
 					r.noteFail(b, lo+k, c, notFinite(v))
 					continue
 				}
@@ -181,12 +188,35 @@ func (r *particleRun) eulerBlock(wi, b int) {
 	}
 }
 
+// blockInRange reports whether every |x[k]| < MaxCoordinate, without a
+// branch per element: (x·2¹⁸⁰)² overflows to +Inf when |x| ≥ 2³³² =
+// MaxCoordinate (to within a relative 2⁻⁵⁴), and Inf·0 and NaN·0 are NaN,
+// so the sum of the (x·2¹⁸⁰)²·0 is 0 unless some x is out of range or not
+// a number.
+func blockInRange(x []float64) bool {
+	const scale = 0x1p180
+	var a0, a1, a2, a3 float64
+	k := 0
+	for ; k+4 <= len(x); k += 4 {
+		t0, t1, t2, t3 := x[k]*scale, x[k+1]*scale, x[k+2]*scale, x[k+3]*scale
+		a0 += t0 * t0 * 0
+		a1 += t1 * t1 * 0
+		a2 += t2 * t2 * 0
+		a3 += t3 * t3 * 0
+	}
+	for ; k < len(x); k++ {
+		t := x[k] * scale
+		a0 += t * t * 0
+	}
+	return a0+a1+a2+a3 == 0
+}
+
 // notFinite describes a coordinate that left the finite range.
 func notFinite(v float64) string {
 	if math.IsNaN(v) || math.IsInf(v, 0) {
 		return "turned non-finite"
 	}
-	return "grew beyond 1e100 (the run grows without bound)"
+	return "grew beyond 8.7e99 in absolute value (the run grows without bound)"
 }
 
 // MALA is the Metropolis-adjusted Langevin algorithm (Roberts & Tweedie

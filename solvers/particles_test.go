@@ -437,6 +437,18 @@ func TestParticleDiverges(t *testing.T) {
 			t.Fatalf("a non-finite value was written into the cloud")
 		}
 	}
+	// langevin's own loop (potential and noise) tests whole blocks at once
+	p.Diffusion = 1
+	cloud = ptQuantileCloud(t, 2000, 10, 0.1)
+	_, err = RunParticles(p, cloud, &Langevin{H: 0.5}, &ParticleSettings{MaxSteps: 100})
+	if !errors.As(err, &de) || de.Step < 2 || de.Step > 5 || de.Method != "langevin" {
+		t.Fatalf("langevin: got %v, want a DivergedError within 5 steps", err)
+	}
+	for _, v := range cloud.X[0] {
+		if !inRange(v) {
+			t.Fatalf("langevin wrote %v into the cloud", v)
+		}
+	}
 }
 
 // TestParticleErrors checks the refusals: a method that cannot handle a
@@ -552,6 +564,26 @@ func TestParticleStepsDoNotAllocate(t *testing.T) {
 		few, many := allocs(2), allocs(12)
 		if many > few+5 { // a few runtime allocations (timers, goroutine stacks) may land in the window
 			t.Errorf("%s: 10 more steps made %d more allocations", c.name, many-few)
+		}
+	}
+}
+
+// TestBlockInRange checks the branch-free test of a block against the
+// test of each coordinate, at the edges: MaxCoordinate and just below, the
+// largest float64, infinities and NaN, in every position of a block of 7.
+func TestBlockInRange(t *testing.T) {
+	below := math.Nextafter(MaxCoordinate, 0) * (1 - 1e-15)
+	for _, bad := range []float64{0, 1e99, below, -below, MaxCoordinate, -MaxCoordinate, math.MaxFloat64, math.Inf(1), math.Inf(-1), math.NaN()} {
+		for pos := 0; pos < 7; pos++ {
+			x := []float64{1, -2, 3e50, 0, -1e-300, 5, 6}
+			x[pos] = bad
+			want := true
+			for _, v := range x {
+				want = want && inRange(v)
+			}
+			if got := blockInRange(x); got != want {
+				t.Errorf("block with %g at %d: blockInRange %v, per coordinate %v", bad, pos, got, want)
+			}
 		}
 	}
 }
