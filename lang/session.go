@@ -10,7 +10,6 @@ import (
 	"unicode"
 
 	ad "flowlang/autodiff"
-	"flowlang/solvers"
 )
 
 // Names returns every name declared in the session, the standard library's
@@ -209,27 +208,29 @@ type MethodInfo struct {
 	Doc    string
 }
 
-// Methods lists the run methods of SPEC §3.3 with their parameters: the
-// solvers' table for objectives, and for functionals a table of the REPL's
-// own until the particle and grid solvers expose theirs.
+// Methods lists the run methods of SPEC §3.3 with their parameters, from
+// the registry of run (RunMethods), followed by the methods of SPEC §3.3
+// for functionals that are not registered yet.
 func Methods() []MethodInfo {
 	var out []MethodInfo
-	for _, m := range solvers.Methods() {
-		mi := MethodInfo{Name: m.Name, Target: "objective", Doc: m.Doc}
+	for _, m := range RunMethods() {
+		mi := MethodInfo{Name: m.Name, Target: m.Target, Doc: m.Doc}
 		for _, p := range m.Params {
 			mi.Params = append(mi.Params, p.Name)
 		}
 		out = append(out, mi)
 	}
-	return append(out, functionalMethods...)
+	for _, m := range plannedMethods {
+		if lookupRunMethod(m.Name) == nil {
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
-var functionalMethods = []MethodInfo{
-	{"langevin", "functional", []string{"h", "batch"}, "Euler–Maruyama for the Langevin SDE"},
-	{"mala", "functional", []string{"h"}, "Metropolis-adjusted Langevin"},
-	{"particles", "functional", []string{"h", "batch"}, "deterministic particles dx/dt = −∇ δF/δq"},
-	{"blob", "functional", []string{"h", "eps", "batch"}, "blob method: entropy through a smoothed density"},
-	{"svgd", "functional", []string{"h", "bandwidth", "batch"}, "Stein variational gradient descent"},
+// plannedMethods are methods of SPEC §3.3 offered for completion before
+// their kind of flow registers them.
+var plannedMethods = []MethodInfo{
 	{"grid", "functional", []string{"h", "domain", "n"}, "finite volumes for ∂q/∂t = ∇·(q∇δF/δq)"},
 	{"jko", "functional", []string{"tau"}, "Jordan–Kinderlehrer–Otto steps, 1-D"},
 }
