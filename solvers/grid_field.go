@@ -358,7 +358,12 @@ func (b *gridBuilder) homeBody(a *ad.Node) (*ad.Node, error) {
 // rename rewrites e, a function of the point v, as a function of the
 // density's own variable x.
 func (b *gridBuilder) rename(e *ad.Node, v string) (*ad.Node, error) {
-	sp := b.space
+	return renameToHome(b.space, e, v)
+}
+
+// renameToHome rewrites e, a function of the point v, as a function of the
+// density's own variable.
+func renameToHome(sp ad.Space, e *ad.Node, v string) (*ad.Node, error) {
 	if v == sp.Var {
 		return e, nil
 	}

@@ -19,7 +19,7 @@ import (
 //
 //	r_α = Σ_{γ ≤ β} C(β, γ)·r_γ·∂^{β−γ+eᵢ}w
 //
-// (Leibniz's rule applied to ∂^β(q·∂ᵢw)): ∂q = q·w', ∂²q = q·(w” + w'²),
+// (Leibniz's rule applied to ∂^β(q·∂ᵢw)): ∂q = q·w′, ∂²q = q·(w″ + w′²),
 // … This is second-order accurate like differences of q itself, and exact
 // for Gaussians, but unlike them it keeps ratios such as ∇q/q and Δq/q —
 // which the Fisher information and its DLSS flow are made of — accurate

@@ -185,7 +185,7 @@ func gibbsMoments(v func(float64) float64, lo, hi float64) (float64, float64) {
 
 // spectralGap returns the first non-zero eigenvalue of the Fokker–Planck
 // operator of V: −L = −Δ + ∇V·∇ in L²(e^{−V}) is unitarily equivalent to
-// the Schrödinger operator −d²/dx² + V'²/4 − V”/2, discretised here by
+// the Schrödinger operator −d²/dx² + V′²/4 − V″/2, discretised here by
 // second differences with m interior points on [lo, hi] (Dirichlet walls
 // far in the tails).
 func spectralGap(vp, vpp func(float64) float64, lo, hi float64, m int) float64 {
