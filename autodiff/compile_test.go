@@ -95,6 +95,10 @@ func TestTapeFusedForms(t *testing.T) {
 	q := Add(PowNum(x, Int(2)), One())
 	exprs := map[string]*Node{
 		"sum of products":    Add(Mul(x, y), Mul(IntNode(3), PowNum(z, Int(2))), Neg(y)),
+		"two products":       Add(Mul(x, y), PowNum(z, Int(2))),
+		"three products":     Add(Mul(x, y), PowNum(z, Int(2)), Mul(x, Call("sin", y))),
+		"a + b, a − b":       Mul(Add(x, y), Sub(y, z), Call("exp", Add(x, z))),
+		"a·b":                Call("sin", Mul(x, y)),
 		"long sum":           Add(x, Mul(x, y), PowNum(y, Int(2)), Mul(two, z), Call("sin", x), IntNode(4)),
 		"x·exp(−x²/2)":       Mul(x, Call("exp", Neg(Div(PowNum(x, Int(2)), two)))),
 		"exp(1 − x·y)":       Call("exp", Sub(One(), Mul(x, y))),
@@ -250,6 +254,51 @@ func TestBatchMatchesScalar(t *testing.T) {
 					}
 				}
 			}
+		}
+	}
+}
+
+// TestEveryOpBothModes runs one instruction of every operation in scalar
+// and in batch mode: each mode has its own code for each operation, and a
+// missing case would panic or compute something else.
+func TestEveryOpBothModes(t *testing.T) {
+	for op := Op(0); op < numOps; op++ {
+		// slots: 0, 1, 2 inputs a, b, c; 3 the constant 1; 4 the output
+		p := &Program{
+			Inputs: []*Node{x, y, z}, Outputs: []*Node{x},
+			nslots: 5, consts: []float64{1}, constSlots: []int32{3}, one: 3,
+			out: []int32{4}, outBase: 4,
+			sumA: []int32{0, 1, 2, 0}, sumB: []int32{1, 3, 2, 0}, sumK: []float64{0.5, -2, 1.5, 3},
+			mulR:  []int32{0, 1, 2},
+			polyK: []float64{2, -1, 0.5},
+		}
+		in := Instr{Op: op, Dst: 4, A: 0, B: 1, C: 2, D: 3, E: 1, F: 2, K0: 0.25, K1: 1.5, K2: -0.75, K3: 2}
+		switch op {
+		case opSumN:
+			in.A, in.B = 0, 4
+		case opMulN:
+			in.A, in.B = 0, 3
+		case opPoly:
+			in.B, in.C, in.D = 0, 3, polyOdd
+		case opPowI:
+			in.K0 = 3
+		}
+		p.code = []Instr{in}
+		m := p.NewMachine()
+		pt := []float64{0.375, 0.8125, 0.5} // inside every built-in's domain
+		scalar := make([]float64, 1)
+		m.Eval(pt, scalar)
+		const n = 3
+		bin := [][]float64{{pt[0], pt[0], pt[0]}, {pt[1], pt[1], pt[1]}, {pt[2], pt[2], pt[2]}}
+		bout := [][]float64{make([]float64, n)}
+		m.EvalBatch(bin, bout, n)
+		for k := range n {
+			if a, b := bout[0][k], scalar[0]; math.Abs(a-b) > batchTol*math.Abs(b) || math.IsNaN(a) != math.IsNaN(b) {
+				t.Errorf("op %d: batch %v, scalar %v", op, a, b)
+			}
+		}
+		if math.IsNaN(scalar[0]) {
+			t.Errorf("op %d: NaN at a point inside its domain", op)
 		}
 	}
 }

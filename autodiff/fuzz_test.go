@@ -56,6 +56,26 @@ func checkForms(t *testing.T, e *Node) {
 				pt, String(e), ve, String(x), vx, ee, ex)
 		}
 	}
+	// batch mode runs the same tape with loops of its own
+	n := len(fuzzPoints)
+	in := make([][]float64, len(genSyms))
+	for i := range in {
+		in[i] = make([]float64, n)
+		for k, pt := range fuzzPoints {
+			in[i][k] = pt[i]
+		}
+	}
+	bout := [][]float64{make([]float64, n), make([]float64, n)}
+	m.EvalBatch(in, bout, n)
+	for k, pt := range fuzzPoints {
+		m.Eval(pt, out)
+		for j := range out {
+			a, b := bout[j][k], out[j]
+			if a != b && !(math.IsNaN(a) && math.IsNaN(b)) && math.Abs(a-b) > batchTol*math.Max(math.Abs(a), math.Abs(b)) {
+				t.Fatalf("at %v: batch %v, scalar %v for %s", pt, a, b, String([]*Node{e, x}[j]))
+			}
+		}
+	}
 }
 
 // sameValue reports whether two evaluations a, b with error estimates ea,
