@@ -684,6 +684,12 @@ func (c *compiler) emitPoly(n, a *Node, dst int32) error {
 	return nil
 }
 
+// negZero is −0, the constant term of a product computed as K0 + K1·a·b:
+// −0 + p = p for every p, so the sign of a zero product is kept (+0 would
+// turn z·0 = −0 for negative z into +0, and x/(z·0) from −Inf into +Inf,
+// unlike the Evaluator). Sums start from +0, as the Evaluator's do.
+var negZero = math.Copysign(0, -1)
+
 // The forms of an opPoly (its D field).
 const (
 	polyPlain = iota // P(a)
@@ -754,7 +760,7 @@ func (c *compiler) emitProduct(n *Node, dst int32) error {
 		if err != nil {
 			return err
 		}
-		in := Instr{Op: opMulK, Dst: dst, A: as, K1: t.k}
+		in := Instr{Op: opMulK, Dst: dst, A: as, K0: negZero, K1: t.k}
 		if t.b == nil {
 			in.Op = opLin1
 		}
@@ -786,7 +792,7 @@ func (c *compiler) emitProduct(n *Node, dst int32) error {
 		in := Instr{Dst: t, A: s}
 		switch {
 		case e.Cmp(Int(2)) == 0:
-			in.Op, in.B, in.K1 = opMulK, s, 1
+			in.Op, in.B, in.K0, in.K1 = opMulK, s, negZero, 1
 		case e.Cmp(Int(3)) == 0:
 			in.Op = opCube
 		case e.Cmp(Rat(1, 2)) == 0:
@@ -843,7 +849,7 @@ func (c *compiler) emitProduct(n *Node, dst int32) error {
 		case 1:
 			c.add(Instr{Op: opCopy, Dst: into, A: ps[0].slot}, nil)
 		case 2:
-			c.add(Instr{Op: opMulK, Dst: into, A: ps[0].slot, B: ps[1].slot, K1: 1}, nil)
+			c.add(Instr{Op: opMulK, Dst: into, A: ps[0].slot, B: ps[1].slot, K0: negZero, K1: 1}, nil)
 		default:
 			start := int32(len(c.p.mulR))
 			for _, pt := range ps {

@@ -425,3 +425,31 @@ func TestRosen2DTape(t *testing.T) {
 		t.Errorf("Rosenbrock f and ∇f take %d instructions, want at most 5", n)
 	}
 }
+
+// TestSignedZeros checks that the tape keeps the sign of a zero as the
+// Evaluator does: a product of a negative number and 0 is −0 (so x/(z·0)
+// is −Inf for z < 0), a sum is never −0.
+func TestSignedZeros(t *testing.T) {
+	m0 := Call("min", x, Zero()) // 0 at x > 0
+	values := map[*Node]float64{x: 1.9, y: 0.31, z: -0.6}
+	for _, e := range []*Node{
+		Div(x, Mul(z, m0)),                                     // x/(−0)
+		Div(One(), Mul(Number(Rat(1, 2)), m0, z)),              // a product with a constant
+		Div(One(), Sub(PowNum(m0, Int(3)), m0)),                // an odd polynomial at 0: +0
+		Div(One(), Mul(PowNum(m0, Int(2)), Call("sin", z))),    // a square times a negative
+		Div(One(), Add(Mul(z, m0), Mul(y, m0))),                // a sum of −0 and +0: +0
+		Div(One(), Mul(z, m0, Call("cos", y), Call("exp", z))), // a product of many factors
+	} {
+		want, err := Eval(e, values)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := evalTape(t, []*Node{e}, values)[0]
+		p, _ := Compile([]*Node{e}, genSyms)
+		batch := [][]float64{{0}}
+		p.NewMachine().EvalBatch([][]float64{{values[x]}, {values[y]}, {values[z]}}, batch, 1)
+		if math.IsInf(want, 0) != math.IsInf(got, 0) || math.Signbit(want) != math.Signbit(got) || math.Signbit(want) != math.Signbit(batch[0][0]) {
+			t.Errorf("%s: Evaluator %v, tape %v, batch %v", String(e), want, got, batch[0][0])
+		}
+	}
+}

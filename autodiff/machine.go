@@ -207,7 +207,7 @@ func (m *Machine) execOther(in *Instr, r []float64) {
 			s = s*y + k
 		}
 		if in.D == polyOdd {
-			s *= x
+			s = s*x + 0 // + 0: a sum is never −0, as in the Evaluator
 		}
 		r[in.Dst] = s
 	case opMulN:
@@ -485,14 +485,14 @@ func blockPoly(d, a, ks []float64, form int32) {
 	case form == polyOdd && len(ks) == 2: // x³ − x
 		k0, k1 := ks[0], ks[1]
 		for i, x := range a {
-			d[i] = x * (k0*(x*x) + k1)
+			d[i] = (k0*(x*x)+k1)*x + 0 // + 0: a sum is never −0, as in the Evaluator
 		}
 		return
 	case form == polyOdd && len(ks) == 3:
 		k0, k1, k2 := ks[0], ks[1], ks[2]
 		for i, x := range a {
 			y := x * x
-			d[i] = x * ((k0*y+k1)*y + k2)
+			d[i] = ((k0*y+k1)*y+k2)*x + 0
 		}
 		return
 	case form == polyEven && len(ks) == 3: // x⁴/4 − x²/2 + c
@@ -537,7 +537,7 @@ func blockPoly(d, a, ks []float64, form int32) {
 	}
 	if form == polyOdd {
 		for i, x := range a {
-			d[i] *= x
+			d[i] = d[i]*x + 0
 		}
 	}
 }
