@@ -5,11 +5,14 @@ import (
 	"bytes"
 	"encoding/json"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	ad "flowlang/autodiff"
 	"flowlang/solvers"
@@ -115,7 +118,7 @@ func TestSplitParticleTerms(t *testing.T) {
 }
 
 // particleRecord runs src and returns its last run record and the rows.
-func particleRecord(t *testing.T, src string, opts Options) (*RunRecord, *runCollector) {
+func particleRecord(t testing.TB, src string, opts Options) (*RunRecord, *runCollector) {
 	t.Helper()
 	c, err := runScript(t, src, opts)
 	if err != nil {
@@ -502,4 +505,79 @@ func TestDistributions(t *testing.T) {
 	if err != nil || d.Dim() != 2 {
 		t.Errorf("2-D gibbs: %v, %v", d, err)
 	}
+}
+
+// handLangevinAll is the hand-written Euler–Maruyama loop of
+// BenchmarkRunLangevin: x ← x − h(x³ − x) + √(2h)ξ on the double well,
+// one PCG stream (NormFloat64) per block of solvers.StreamBlock particles,
+// each on its own cache lines,
+// the blocks of each step spread over GOMAXPROCS goroutines, as the run
+// does.
+func handLangevinAll(x []float64, steps int, h float64) {
+	const block = solvers.StreamBlock
+	n := len(x)
+	blocks := (n + block - 1) / block
+	// each stream's state on its own cache lines, so that two cores
+	// stepping neighbouring blocks do not share one
+	type paddedPCG struct {
+		rand.PCG
+		_ [112]byte
+	}
+	states := make([]paddedPCG, blocks)
+	rngs := make([]*rand.Rand, blocks)
+	for b := range rngs {
+		states[b].Seed(7, uint64(b))
+		rngs[b] = rand.New(&states[b].PCG)
+	}
+	s := math.Sqrt(2 * h)
+	workers := runtime.GOMAXPROCS(0)
+	for range steps {
+		var wg sync.WaitGroup
+		next := make(chan int, blocks)
+		for b := 0; b < blocks; b++ {
+			next <- b
+		}
+		close(next)
+		for range workers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for b := range next {
+					xs := x[b*block : min((b+1)*block, n)]
+					rng := rngs[b]
+					for k, v := range xs {
+						xs[k] = v - h*(v*v*v-v) + s*rng.NormFloat64()
+					}
+				}
+			}()
+		}
+		wg.Wait()
+	}
+}
+
+// BenchmarkRunLangevin runs a script's langevin run on the double well
+// (N = 10⁶ in 1-D, 100 steps) and the hand-written loop on all cores in
+// the same benchmark, and reports the run's own time (wall_s, after
+// parsing, splitting and compiling) over the hand-written loop's: the
+// language adds nothing per step, so the ratio is the solvers' own.
+func BenchmarkRunLangevin(b *testing.B) {
+	const n, steps, h = 1_000_000, 100, 0.01
+	src := "def V(x) = x^4/4 - x^2/2\ndensity q(x)\nfunctional F[q] = potential(V) + entropy()\n" +
+		"run F from sample(normal(0, 1), 1000000) using langevin(h = 0.01) for 100 steps\n"
+	x := make([]float64, n)
+	var hand, run float64
+	for range b.N {
+		rng := rand.New(rand.NewPCG(1, 2))
+		for i := range x {
+			x[i] = rng.NormFloat64()
+		}
+		t0 := time.Now()
+		handLangevinAll(x, steps, h)
+		hand += time.Since(t0).Seconds()
+		r, _ := particleRecord(b, src, Options{})
+		run += r.WallS
+	}
+	b.ReportMetric(hand/float64(b.N)*1e3, "hand-ms")
+	b.ReportMetric(run/float64(b.N)*1e3, "run-ms")
+	b.ReportMetric(run/hand, "run/hand")
 }
