@@ -673,6 +673,9 @@ func (r *particleRun) execute() *Error {
 	}
 	budget := solvers.DefaultMemoryBudget()
 	need := solvers.EstimateParticleBytes(r.problem, r.pm, r.n, s)
+	if r.cmp != nil {
+		need += int64(r.n) * int64(r.dim) * 8 // the sorted copy of W2 by quantiles, or a sample facing the cloud
+	}
 	if need > budget || need < 0 {
 		return r.errAt(r.fromN, "%s with %d particles in %d dimension%s would need about %s of memory, more than the %s available",
 			r.pm.Name(), r.n, r.dim, plural(r.dim), bytesText(need), bytesText(budget)).withHint("use fewer particles")

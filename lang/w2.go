@@ -84,15 +84,26 @@ func (in *Interp) showW2(src *Source, st *ShowStmt, call *CallExpr) *Error {
 	return nil
 }
 
-// w2Sample draws sample(D, N) for one side of w2.
+// w2Copies is how many copies of a side's points W2 may hold at once:
+// the sample, and the sorted copy of the quantile method (or the cost
+// matrix's rows, far smaller, for the assignment and Sinkhorn).
+const w2Copies = 3
+
+// w2Sample draws sample(D, N) for one side of w2, refusing before drawing
+// a sample whose computation would not fit in memory.
 func (s *scope) w2Sample(e Expr, dim int, seed uint64) (solvers.Dist, *Error) {
-	if s.in.opts.CheckOnly {
-		d, _, err := s.sampleSpec(e, dim)
+	d, n, err := s.sampleSpec(e, dim)
+	if err != nil || s.in.opts.CheckOnly {
 		return d, err
 	}
-	p, _, err := s.drawSample(e, dim, seed)
-	if err != nil {
-		return nil, err
+	budget := solvers.DefaultMemoryBudget()
+	if need := int64(n) * int64(d.Dim()) * 8 * w2Copies; need > budget {
+		return nil, s.errAt(unparen(e).(*CallExpr).Args[1], "W2 with a sample of %d points in %d dimension%s would need about %s of memory, more than the %s available",
+			n, d.Dim(), plural(d.Dim()), bytesText(need), bytesText(budget)).withHint("use fewer points")
+	}
+	p, serr := solvers.SampleParticles(d, n, seed, budget)
+	if serr != nil {
+		return nil, s.memoryError(e, serr)
 	}
 	return &solvers.Points{P: p}, nil
 }
