@@ -248,6 +248,10 @@ func (c *compiler) reads(n *Node, f func(*Node)) {
 		f(a.of)
 		return
 	}
+	if a := c.poly[n]; a != nil {
+		f(a) // a polynomial reads its base only, whatever its powers' slots
+		return
+	}
 	for _, a := range n.args {
 		switch {
 		case a.IsConstant():
