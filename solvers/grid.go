@@ -20,10 +20,11 @@ const MinGridCells = 3
 
 // GridFloor is the least value of q that δF/δq and the energy see: in
 // cells where the density underflows or vanishes (vacuum, the outside of
-// a uniform law's support) they are evaluated at GridFloor, so that log q
-// and 1/q stay finite. The density itself is not raised, so the mass is
-// conserved; nothing flows out of an empty cell (upwind fluxes).
-const GridFloor = 1e-300
+// a uniform law's support) they are evaluated at GridFloor, so that log q,
+// 1/q and 1/q² (the Fisher information's) stay finite. The density itself
+// is not raised, so the mass is conserved; nothing flows out of an empty
+// cell (upwind fluxes).
+const GridFloor = 1e-100
 
 // MinMassInside is the least fraction of the starting law's mass that must
 // lie inside a grid's domain; a law with more mass outside is refused.
@@ -243,6 +244,19 @@ func cellMasses(g *Grid, d Dist) ([]float64, bool) {
 			m[i] = math.Max(hi-lo, 0)
 			lo = hi
 		}
+		if nd, ok := d.(*Normal); ok {
+			// above the mean, masses as differences of the upper tail, so
+			// that cells far above it do not lose their mass to the
+			// rounding of 1 − ε
+			mu := nd.Mean[c]
+			l := normal1D{distuv.Normal{Mu: mu, Sigma: nd.SD[c]}}
+			for i := range m {
+				a, b := g.Lo[c]+float64(i)*h, g.Lo[c]+float64(i+1)*h
+				if a >= mu {
+					m[i] = math.Max(l.cdf(2*mu-a)-l.cdf(2*mu-b), 0)
+				}
+			}
+		}
 		per[c] = m
 	}
 	out := make([]float64, g.Cells())
@@ -279,6 +293,7 @@ type GridProblem struct {
 	// coefOrders[k] is the multi-index of the jet whose coefficient is
 	// output k+1 of xi.
 	coefAlphas [][]uint8
+	monitors   []*gridMonitor
 }
 
 // gridEnergyTerm is Coef·Π (∫ field)^Power of F.
@@ -343,6 +358,82 @@ func NewGridProblem(space ad.Space, f *ad.Node, g *Grid) (*GridProblem, error) {
 	return p, nil
 }
 
+// gridMonitor is a monitored quantity of a grid run: the mean under q of
+// an expression of x and t (expect), or a functional's value (terms).
+type gridMonitor struct {
+	expect *ad.Machine
+	in     [][]float64 // the centres and t
+	out    [][]float64
+	terms  []gridEnergyTerm
+}
+
+// AddMonitor adds a quantity computed at every row (GridRow.Monitors): for
+// an expression of x (and of the symbol tsym, the time, when not nil) its
+// mean under q, ∫e·q dx; for a functional (a sum of multiples of integrals
+// of q, as F itself) its value. It must be called before the problem's
+// first run.
+func (p *GridProblem) AddMonitor(e, tsym *ad.Node) error {
+	sp, b := p.Space, p.b
+	if b.table.ready {
+		return fmt.Errorf("monitors must be added before the run")
+	}
+	if e.HasIntegral() {
+		terms, err := sp.Terms(e)
+		if err != nil {
+			return fmt.Errorf("a monitor with integrals must be a functional of %s: %v", sp.Density, err)
+		}
+		m := &gridMonitor{}
+		for _, t := range terms {
+			c, err := ad.Eval(t.Coef, nil)
+			if err != nil || !isFiniteNum(c) {
+				return fmt.Errorf("the coefficient %s of the monitor is not a finite number", ad.String(t.Coef))
+			}
+			et := gridEnergyTerm{coef: c, powers: t.Powers}
+			for _, a := range t.Integrals {
+				body, err := b.homeBody(a)
+				if err != nil {
+					return err
+				}
+				fd, err := b.field(body, false)
+				if err != nil {
+					return err
+				}
+				et.fields = append(et.fields, fd)
+			}
+			m.terms = append(m.terms, et)
+		}
+		p.monitors = append(p.monitors, m)
+		return nil
+	}
+	inputs := make([]*ad.Node, 0, b.g.Dim+1)
+	for c := range b.g.Dim {
+		inputs = append(inputs, sp.Coord(sp.Var, c))
+	}
+	for _, s := range e.FreeSymbols() {
+		if b.coordIndex(s, sp.Var) < 0 && s != tsym {
+			if s.Kind() == ad.KJet {
+				return fmt.Errorf("a monitor is the mean of a function of %s under %s, or a functional (integral(...)); %s is neither", sp.Var, sp.Density, ad.String(e))
+			}
+			return fmt.Errorf("the monitor depends on %s, which is neither %s nor t", ad.String(s), sp.Var)
+		}
+	}
+	m := &gridMonitor{in: slices.Clone(b.x), out: [][]float64{make([]float64, b.g.Cells())}}
+	if tsym != nil {
+		inputs = append(inputs, tsym)
+		m.in = append(m.in, make([]float64, b.g.Cells()))
+	}
+	prog, err := ad.Compile([]*ad.Node{e}, inputs)
+	if err != nil {
+		return fmt.Errorf("cannot compile the monitor %s: %v", shortExpr(e), err)
+	}
+	m.expect = prog.NewMachine()
+	p.monitors = append(p.monitors, m)
+	return nil
+}
+
+// Monitors returns the number of monitored quantities.
+func (p *GridProblem) Monitors() int { return len(p.monitors) }
+
 // Fields returns the number of float64 arrays of the grid's size the
 // problem's tapes and tables hold (for memory estimates).
 func (p *GridProblem) Fields() int { return p.b.arrays }
@@ -353,4 +444,70 @@ func alphaOrder(a []uint8) int {
 		s += int(v)
 	}
 	return s
+}
+
+// W2QuantileNodes is the number of midpoints of (0, 1) at which W2ToLaw
+// compares quantile functions.
+const W2QuantileNodes = 20000
+
+// W2ToLaw returns the Wasserstein distance between a law on R given by its
+// quantile function qf and the 1-D law d, W₂² = ∫₀¹|qf(u) − G⁻¹(u)|² du,
+// by the midpoint rule on W2QuantileNodes points (the quantile functions'
+// singular ends cost O(log M/M) relative).
+func W2ToLaw(qf func(u float64) float64, d Dist) (float64, error) {
+	l, ok := asLaw1D(d)
+	if !ok {
+		return 0, fmt.Errorf("%s has no quantile function on R", d)
+	}
+	const m = W2QuantileNodes
+	s := 0.0
+	for j := range m {
+		u := (float64(j) + 0.5) / m
+		diff := qf(u) - l.quantile(u)
+		s += diff * diff
+	}
+	return math.Sqrt(s / m), nil
+}
+
+// GridQuantile returns the quantile function of a 1-D grid density q
+// (piecewise constant, so its distribution function is piecewise linear).
+func GridQuantile(g *Grid, q []float64) func(u float64) float64 {
+	n := g.N[0]
+	cdf := make([]float64, n+1)
+	for i, v := range q[:n] {
+		cdf[i+1] = cdf[i] + v
+	}
+	total := cdf[n]
+	h := g.H(0)
+	return func(u float64) float64 {
+		c := u * total
+		i, _ := slices.BinarySearch(cdf, c)
+		i = min(max(i-1, 0), n-1)
+		for i+1 < n && cdf[i+1] < c {
+			i++
+		}
+		frac := 0.0
+		if q[i] > 0 {
+			frac = (c - cdf[i]) / q[i]
+		}
+		return g.Lo[0] + (float64(i)+math.Min(math.Max(frac, 0), 1))*h
+	}
+}
+
+// JKOQuantile returns the quantile function of JKO nodes x: the nodes at
+// uᵢ = (i − ½)/N, linear in between, and constant beyond the end nodes.
+func JKOQuantile(x []float64) func(u float64) float64 {
+	n := len(x)
+	return func(u float64) float64 {
+		s := u*float64(n) - 0.5
+		if s <= 0 {
+			return x[0]
+		}
+		if s >= float64(n-1) {
+			return x[n-1]
+		}
+		i := int(s)
+		f := s - float64(i)
+		return x[i] + f*(x[i+1]-x[i])
+	}
 }

@@ -92,6 +92,8 @@ type GridRow struct {
 	Min float64
 	// Boundary is the fraction of the mass in the cells along the walls.
 	Boundary float64
+	// Monitors holds the monitored quantities (see GridProblem.AddMonitor).
+	Monitors []float64
 	// Q is the density (reused between rows).
 	Q []float64
 }
@@ -135,6 +137,8 @@ type GridResult struct {
 	// linearised diffusion (parabolic) and by MaxStep.
 	DtMin, DtMax float64
 	Limited      struct{ Transport, Parabolic, MaxStep int }
+	// Monitors describe each monitored quantity over the steps.
+	Monitors []Trend
 	// Profiles holds up to KeepProfiles densities and the final one.
 	Profiles []GridProfile
 	// Samples holds (t, energy) at up to MaxSamples steps.
@@ -282,9 +286,13 @@ func (r *gridRun) moments(row *GridRow) {
 }
 
 // energy evaluates F[q] from the energy fields.
-func (r *gridRun) energy() float64 {
+func (r *gridRun) energy() float64 { return termsValue(r.p.energy) }
+
+// termsValue evaluates Σ coef·Π(∫ field)^power for the density whose jets
+// the table holds.
+func termsValue(terms []gridEnergyTerm) float64 {
 	e := 0.0
-	for _, t := range r.p.energy {
+	for _, t := range terms {
 		v := t.coef
 		for i, f := range t.fields {
 			f.eval(false)
@@ -293,6 +301,25 @@ func (r *gridRun) energy() float64 {
 		e += v
 	}
 	return e
+}
+
+// monitors fills row.Monitors; the table must hold q's jets.
+func (r *gridRun) monitors(row *GridRow) {
+	for i, m := range r.p.monitors {
+		if m.expect == nil {
+			row.Monitors[i] = termsValue(m.terms)
+			continue
+		}
+		if len(m.in) > r.g.Dim {
+			fill(m.in[r.g.Dim], r.t)
+		}
+		m.expect.EvalBatch(m.in, m.out, r.cells)
+		s := 0.0
+		for k, v := range m.out[0] {
+			s += v * r.q[k]
+		}
+		row.Monitors[i] = s * r.vol
+	}
 }
 
 func powInt(x float64, n int) float64 {
@@ -519,8 +546,8 @@ func (r *gridRun) loop() (*GridResult, error) {
 	if total >= DefaultStepLimit {
 		total = 0
 	}
-	res := &GridResult{EnergyMonotone: true, MinQ: math.Inf(1), DtMin: math.Inf(1)}
-	row := &GridRow{Mean: make([]float64, r.g.Dim), Var: make([]float64, r.g.Dim)}
+	res := &GridResult{EnergyMonotone: true, MinQ: math.Inf(1), DtMin: math.Inf(1), Monitors: make([]Trend, len(p.monitors))}
+	row := &GridRow{Mean: make([]float64, r.g.Dim), Var: make([]float64, r.g.Dim), Monitors: make([]float64, len(p.monitors))}
 	samples := newStepSampler[Sample](MaxSamples)
 	var profiles *stepSampler[GridProfile]
 	if s.KeepProfiles > 0 {
@@ -562,6 +589,16 @@ func (r *gridRun) loop() (*GridResult, error) {
 			}
 		}
 		ePrev = row.Energy
+		if len(p.monitors) > 0 {
+			r.monitors(row)
+			for i, v := range row.Monitors {
+				if r.step == 0 {
+					res.Monitors[i] = Trend{Initial: v, Final: v, Decreasing: true, Increasing: true}
+				} else {
+					res.Monitors[i].add(v, r.step)
+				}
+			}
+		}
 		if samples.want(r.step) {
 			samples.add(r.step, Sample{Step: r.step, T: r.t, F: row.Energy})
 		}
@@ -617,6 +654,7 @@ func (r *gridRun) finish(res *GridResult, row *GridRow, samples *stepSampler[Sam
 	res.Final = *row
 	res.Final.Mean = slices.Clone(row.Mean)
 	res.Final.Var = slices.Clone(row.Var)
+	res.Final.Monitors = slices.Clone(row.Monitors)
 	res.Final.Q = slices.Clone(r.q)
 	res.Samples = samples.items
 	res.Rate = fitRate(samples.items, r.step)
@@ -770,6 +808,27 @@ func (r *gridRun) stages(dt float64) bool {
 		q[i] = v
 	}
 	return true
+}
+
+// add extends the trend by the value v at a step: changes below
+// IncreaseTol relative (rounding) are ignored.
+func (t *Trend) add(v float64, step int) {
+	tol := IncreaseTol * max(1, math.Abs(t.Initial), math.Abs(t.Final))
+	switch diff := v - t.Final; {
+	case diff > tol:
+		t.Decreasing = false
+		if diff > t.MaxRise {
+			t.MaxRise, t.MaxRiseStep = diff, step
+		}
+	case diff < -tol:
+		t.Increasing = false
+		if -diff > t.MaxFall {
+			t.MaxFall, t.FallStep = -diff, step
+		}
+	case diff != diff: // NaN
+		t.Decreasing, t.Increasing = false, false
+	}
+	t.Final = v
 }
 
 // nonNegative reports whether every value is finite and ≥ 0.

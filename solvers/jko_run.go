@@ -45,6 +45,11 @@ type JKOSettings struct {
 	// KeepProfiles keeps up to this many node sets, evenly spread over the
 	// steps, and the final one (for plots).
 	KeepProfiles int
+	// MonitorCount is the number of monitored quantities; Monitor writes
+	// them for the nodes x at time t into out. They are evaluated at every
+	// step, and the result says whether each was monotone.
+	MonitorCount int
+	Monitor      func(out, x []float64, t float64)
 	// Context cancels the run; Progress is told of it (see GridSettings).
 	Context  context.Context
 	Progress func(done, total int, t float64)
@@ -65,6 +70,8 @@ type JKORow struct {
 	// ((1/N)Σ(Xᵢ − Yᵢ)²)^½, and Newton its iterations (0 at step 0).
 	W2     float64
 	Newton int
+	// Monitors holds the monitored quantities (see JKOSettings.Monitor).
+	Monitors []float64
 	// X holds the nodes (reused between rows).
 	X []float64
 }
@@ -100,6 +107,8 @@ type JKOResult struct {
 	Rate     RateFit
 	Samples  []Sample
 	Profiles []JKOProfile
+	// Monitors describe each monitored quantity over the steps.
+	Monitors []Trend
 }
 
 // JKOQuantiles returns the N quantile nodes of law d: Xᵢ = G⁻¹((i − ½)/N).
@@ -493,8 +502,8 @@ func RunJKO(p *JKOProblem, x0 []float64, s *JKOSettings) (*JKOResult, error) {
 	x := slices.Clone(x0)
 	y := make([]float64, n)    // the previous step's nodes
 	prev := make([]float64, n) // and the one before, for the extrapolation
-	res := &JKOResult{EnergyMonotone: true, MinSlack: math.Inf(1)}
-	row := &JKORow{X: x}
+	res := &JKOResult{EnergyMonotone: true, MinSlack: math.Inf(1), Monitors: make([]Trend, s.MonitorCount)}
+	row := &JKORow{X: x, Monitors: make([]float64, s.MonitorCount)}
 	samples := newStepSampler[Sample](MaxSamples)
 	var profiles *stepSampler[JKOProfile]
 	if s.KeepProfiles > 0 {
@@ -517,6 +526,7 @@ func RunJKO(p *JKOProblem, x0 []float64, s *JKOSettings) (*JKOResult, error) {
 		res.Steps, res.T, res.Status = step, t, status
 		res.Final = *row
 		res.Final.X = slices.Clone(x)
+		res.Final.Monitors = slices.Clone(row.Monitors)
 		res.Samples = samples.items
 		res.Rate = fitRate(samples.items, step)
 		if math.IsInf(res.MinSlack, 1) {
@@ -531,6 +541,16 @@ func RunJKO(p *JKOProblem, x0 []float64, s *JKOSettings) (*JKOResult, error) {
 		return res
 	}
 	for {
+		if s.MonitorCount > 0 {
+			s.Monitor(row.Monitors, x, t)
+			for i, v := range row.Monitors {
+				if step == 0 {
+					res.Monitors[i] = Trend{Initial: v, Final: v, Decreasing: true, Increasing: true}
+				} else {
+					res.Monitors[i].add(v, step)
+				}
+			}
+		}
 		if samples.want(step) {
 			samples.add(step, Sample{Step: step, T: t, F: e})
 		}
