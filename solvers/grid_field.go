@@ -32,6 +32,7 @@ type gridBuilder struct {
 	arrays     int
 	nplace     int
 	coordCache map[*ad.Node][]float64
+	ints       map[*ad.Node]*gridIntegral // by node, shared between fields
 }
 
 func newGridBuilder(space ad.Space, g *Grid) *gridBuilder {
@@ -69,10 +70,12 @@ const (
 type gridIntegral struct {
 	node *ad.Node
 	kind int
-	val  []float64
-	body *gridField // closed: the integrand as a field
-	conv *convolver
-	pair *pairSum
+	// version is the jet table's version val was computed for
+	version int
+	val     []float64
+	body    *gridField // closed: the integrand as a field
+	conv    *convolver
+	pair    *pairSum
 }
 
 // pairSum evaluates ∫ J(x, y, …) dy ≈ ΔV Σⱼ J(x, yⱼ, …) at every cell x
@@ -413,9 +416,24 @@ func directIntegralsDeep(e *ad.Node) []*ad.Node {
 // sum), or a general pair sum (J(x, y, jets at x and y), O(cells²) per
 // evaluation, at most MaxGridPairs pairs).
 func (b *gridBuilder) integral(n *ad.Node) (*gridIntegral, error) {
+	if gi, ok := b.ints[n]; ok {
+		return gi, nil // the same term in ξ and in F (an interaction's): computed once per density
+	}
+	gi, err := b.newIntegral(n)
+	if err != nil {
+		return nil, err
+	}
+	if b.ints == nil {
+		b.ints = map[*ad.Node]*gridIntegral{}
+	}
+	b.ints[n] = gi
+	return gi, nil
+}
+
+func (b *gridBuilder) newIntegral(n *ad.Node) (*gridIntegral, error) {
 	sp, g := b.space, b.g
 	cells := g.Cells()
-	gi := &gridIntegral{node: n, val: make([]float64, cells)}
+	gi := &gridIntegral{node: n, val: make([]float64, cells), version: -1}
 	b.arrays++
 	v, body := n.Name(), n.Args()[0]
 	if len(n.FreeSymbols()) == 0 {
@@ -613,6 +631,10 @@ func (f *gridField) sum() float64 {
 }
 
 func (gi *gridIntegral) eval(b *gridBuilder) {
+	if gi.version == b.table.version {
+		return // computed already for this density
+	}
+	gi.version = b.table.version
 	switch gi.kind {
 	case closedIntegral:
 		gi.body.eval(false)

@@ -47,6 +47,9 @@ type jetTable struct {
 	rows   []int // reflected cell index of each padded row
 	cols   []int // and column
 	ready  bool
+	// version counts the densities computed, so that what depends on the
+	// density alone (a nonlocal term) is computed once per density
+	version int
 }
 
 // stencilTap is one weight of a stencil, at an offset in the padded array.
@@ -248,6 +251,7 @@ func (t *jetTable) compute(q []float64) {
 	if !t.ready {
 		t.finish()
 	}
+	t.version++
 	qf := t.vals[0]
 	for i, v := range q {
 		qf[i] = max(v, GridFloor)
