@@ -331,6 +331,11 @@ func (rc *runCtx) resolveParams() *Error {
 			if err != nil {
 				return err
 			}
+			if p.Check != nil {
+				if cerr := p.Check(float64(k)); cerr != nil {
+					return s.errAt(a.Value, "%s %v, found %d", name, cerr, k)
+				}
+			}
 			rc.params[name] = float64(k)
 			continue
 		}
