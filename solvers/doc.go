@@ -86,4 +86,28 @@
 // functions in 1-D (samples, a sample against a law, two laws), the exact
 // assignment (Assign: Jonker–Volgenant warmed up by an auction) up to 2000
 // points, and debiased log-domain Sinkhorn beyond, with its ε reported.
+//
+// # Grids and JKO steps
+//
+// NewGridProblem compiles a functional F[q] for a uniform Grid of cells in
+// 1-D or 2-D: δF/δq as a batch tape over the cells, with the derivatives
+// of q by centred differences of log q (second order, exact for
+// Gaussians), nonlocal terms ∫K(x − y)q(y)dy by zero-padded FFTs
+// (gonum/dsp/fourier) and other ∫J(x, y, …)dy by pair sums, and
+// expressions of x alone computed once; F itself as integrals of such
+// fields, for the energy. RunGrid solves ∂q/∂t = ∇·(q∇δF/δq) by the
+// finite-volume scheme of Carrillo, Chertock and Huang (2015): upwind
+// fluxes of minmod-reconstructed q at the interfaces' velocities
+// −Δξ/Δx, zero flux at the walls, SSP Runge–Kutta steps under the
+// positivity bound Δx/(2·max|u|) and the linearised diffusion's bound
+// (Δx²/4 for the entropy, ∝ Δx⁴ for the Fisher information), a
+// compensated update: the mass is conserved to rounding and q stays ≥ 0.
+// GridDensity puts a law's cell averages on the grid.
+//
+// NewJKOProblem splits a 1-D functional into potential, local (q alone)
+// and pair terms in quantile coordinates; RunJKO takes Jordan–
+// Kinderlehrer–Otto steps, each minimising E(X) + W₂²(X, Y)/(2τ) over
+// ordered quantile nodes by a safeguarded Newton method (a tridiagonal
+// Hessian, dense with a pair term). Each method refuses the terms it
+// cannot handle with a *TermError naming the ones that can.
 package solvers
