@@ -153,7 +153,7 @@ func init() {
 			deriv: func(a []*Node, _ int) *Node {
 				return Mul(IntNode(2), PowNum(Pi(), Rat(-1, 2)), Call("exp", Neg(PowNum(x(a), Int(2)))))
 			}},
-		"sigmoid": {arity: 1, eval: unary(Sigmoid), latex: `\sigma`, exact: func(a []*Node) *Node {
+		"sigmoid": {arity: 1, eval: unary(Sigmoid), latex: `\operatorname{sigmoid}`, exact: func(a []*Node) *Node {
 			if a[0].IsZero() {
 				return Number(Rat(1, 2))
 			}

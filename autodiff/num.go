@@ -267,8 +267,11 @@ func (n Num) Pow(m Num) (Num, bool) {
 	}
 	// rational exponent a/b: exact only when n's numerator and denominator
 	// are perfect b-th powers (and n >= 0 or b is odd).
+	// A negative base has no real power with a fractional exponent here:
+	// math.Pow gives NaN for (-8)^(1/3), and constants fold the same way
+	// as expressions evaluate.
 	a, b := m.p, m.q
-	if n.p < 0 && b%2 == 0 {
+	if n.p < 0 {
 		return Num{}, false
 	}
 	rp, ok1 := intRoot(n.p, b)

@@ -219,6 +219,7 @@ func (p printer) term(t *Node, c Num, flip *Node) (string, int) {
 		return cmp.Compare(printRank(bases[i]), printRank(bases[j]))
 	})
 	var num, den []string
+	firstIsSum := false // the first factor after the coefficient is a sum to the first power
 	cp, cq := c.Frac()
 	if c.IsFloat() {
 		if !c.IsOne() {
@@ -251,11 +252,28 @@ func (p printer) term(t *Node, c Num, flip *Node) (string, int) {
 		case e.Sign() < 0:
 			den = append(den, p.power(bases[i], e.Neg()))
 		default:
+			if len(num) == 1 && !c.IsOne() && bases[i].kind == KSum && e.IsOne() && (c.IsFloat() || hasFloatCoef(bases[i])) {
+				firstIsSum = true
+			}
 			num = append(num, p.power(bases[i], e))
 		}
 	}
 	if len(num) == 0 {
 		num = []string{"1"}
+	}
+	if firstIsSum && (len(num) > 2 || len(den) > 0) {
+		// 0.5*(x + 1)*y would parse as (0.5*x + 0.5)*y, and a float content
+		// cannot be taken out again (nor can 3 from 3*x - 0.0006): keep the
+		// coefficient outside
+		rest := strings.Join(num[1:], "*")
+		if len(den) > 0 {
+			d := strings.Join(den, "*")
+			if len(den) > 1 {
+				d = "(" + d + ")"
+			}
+			rest += "/" + d
+		}
+		return num[0] + "*(" + rest + ")", precProd
 	}
 	s := strings.Join(num, "*")
 	prec := precProd
@@ -271,6 +289,19 @@ func (p printer) term(t *Node, c Num, flip *Node) (string, int) {
 		s += "/" + d
 	}
 	return s, prec
+}
+
+// hasFloatCoef reports whether a sum has an inexact coefficient or constant.
+func hasFloatCoef(s *Node) bool {
+	if s.num.IsFloat() && !s.num.IsZero() {
+		return true
+	}
+	for _, c := range s.coefs {
+		if c.IsFloat() {
+			return true
+		}
+	}
+	return false
 }
 
 func (p printer) factorPrec(bases []*Node, exps []Num, c Num) (string, int) {
