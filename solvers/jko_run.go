@@ -9,7 +9,9 @@ import (
 	"slices"
 	"time"
 
-	"gonum.org/v1/gonum/mat"
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/blas64"
+	"gonum.org/v1/gonum/lapack/lapack64"
 )
 
 // Safeguards of the JKO steps' Newton method.
@@ -149,9 +151,10 @@ type jkoWork struct {
 	xk   []float64   // a pair row's constant first argument
 
 	g, diag, off, dir, trial, d, l []float64
-	dense                          *mat.SymDense
-	chol                           mat.Cholesky
-	gv, pv                         *mat.VecDense
+	// with a pair term: the pair part of the Hessian's upper triangle
+	// (row-major N×N) and the Cholesky factor of the whole, by LAPACK's
+	// dpotrf/dpotrs on these arrays (no allocation per step)
+	pairH, fact []float64
 }
 
 func newJKOWork(p *JKOProblem) *jkoWork {
@@ -173,9 +176,8 @@ func newJKOWork(p *JKOProblem) *jkoWork {
 	if p.pair != nil {
 		w.parO = mk(6, n)
 		w.xk = make([]float64, n)
-		w.dense = mat.NewSymDense(n, nil)
-		w.gv = mat.NewVecDense(n, nil)
-		w.pv = mat.NewVecDense(n, nil)
+		w.pairH = make([]float64, n*n)
+		w.fact = make([]float64, n*n)
 	}
 	w.g, w.diag, w.off = make([]float64, n), make([]float64, n), make([]float64, n)
 	w.dir, w.trial = make([]float64, n), make([]float64, n)
@@ -224,7 +226,8 @@ func (w *jkoWork) energy(x []float64) float64 {
 }
 
 // derivatives fills w.g with ∇E(x) and the Hessian: w.diag and w.off (the
-// tridiagonal part) and, with a pair term, w.dense (all of it).
+// tridiagonal part) and, with a pair term, w.pairH (the pair term's
+// off-diagonal part, upper triangle).
 func (w *jkoWork) derivatives(x []float64) {
 	p, n := w.p, w.n
 	g, diag, off := w.g, w.diag, w.off
@@ -253,12 +256,8 @@ func (w *jkoWork) derivatives(x []float64) {
 	if p.pair == nil {
 		return
 	}
-	h := w.dense
-	for i := range n {
-		for j := i; j < n; j++ {
-			h.SetSym(i, j, 0)
-		}
-	}
+	h := w.pairH
+	clear(h)
 	inv2 := inv * inv
 	o := w.parO
 	for k := range n {
@@ -274,7 +273,7 @@ func (w *jkoWork) derivatives(x []float64) {
 			diag[k] += o[3][j] * inv2
 			diag[j] += o[5][j] * inv2
 			a, b := min(j, k), max(j, k)
-			h.SetSym(a, b, h.At(a, b)+o[4][j]*inv2)
+			h[a*n+b] += o[4][j] * inv2
 		}
 	}
 }
@@ -297,30 +296,22 @@ func (w *jkoWork) solve(tau, mu float64) bool {
 	n := w.n
 	c := 1/(tau*float64(n)) + mu
 	if w.p.pair != nil {
-		h := w.dense
+		f := w.fact
+		copy(f, w.pairH)
 		for i := range n {
-			h.SetSym(i, i, w.diag[i]+c)
+			f[i*n+i] = w.diag[i] + c
 			if i+1 < n {
-				h.SetSym(i, i+1, h.At(i, i+1)+w.off[i])
+				f[i*n+i+1] += w.off[i]
 			}
 		}
-		ok := w.chol.Factorize(h)
-		// restore the pair part of the off-diagonal for another shift
-		for i := 0; i+1 < n; i++ {
-			h.SetSym(i, i+1, h.At(i, i+1)-w.off[i])
-		}
+		t, ok := lapack64.Potrf(blas64.Symmetric{N: n, Stride: n, Data: f, Uplo: blas.Upper})
 		if !ok {
 			return false
 		}
 		for i := range n {
-			w.gv.SetVec(i, -w.g[i])
+			w.dir[i] = -w.g[i]
 		}
-		if err := w.chol.SolveVecTo(w.pv, w.gv); err != nil {
-			return false
-		}
-		for i := range n {
-			w.dir[i] = w.pv.AtVec(i)
-		}
+		lapack64.Potrs(t, blas64.General{Rows: n, Cols: 1, Stride: 1, Data: w.dir})
 		return true
 	}
 	// tridiagonal LDLᵀ (Thomas): d₁ = a₁, lᵢ = bᵢ/dᵢ, dᵢ₊₁ = aᵢ₊₁ − lᵢbᵢ

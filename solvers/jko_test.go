@@ -174,3 +174,33 @@ func TestJKOErrors(t *testing.T) {
 		t.Errorf("points: %v", err)
 	}
 }
+
+// TestJKOAllocations: steps allocate nothing, with a tridiagonal and with
+// a dense Hessian (LAPACK on the workspace's arrays).
+func TestJKOAllocations(t *testing.T) {
+	x := space1.Coord("x", 0)
+	for _, f := range []*ad.Node{
+		ad.Add(potentialF(space1, doubleWell(x)), entropyF(space1)),
+		ad.Add(entropyF(space1), interactionF(space1, func(d []*ad.Node) *ad.Node { return ad.PowNum(d[0], ad.Int(2)) })),
+	} {
+		p, err := NewJKOProblem(space1, f, 60)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, _ := NewNormal([]float64{0.5}, []float64{0.7})
+		x0, _ := JKOQuantiles(d, 60)
+		run := func(steps int) float64 {
+			return testing.AllocsPerRun(1, func() {
+				if _, err := RunJKO(p, x0, &JKOSettings{Tau: 0.01, MaxSteps: steps}); err != nil {
+					t.Fatal(err)
+				}
+			})
+		}
+		run(2)
+		// a run's own allocations (workspace, samples' growth, the result)
+		// do not depend on its steps beyond a few dozen
+		if short, long := run(20), run(420); long-short > 40 {
+			t.Errorf("%s: 400 more steps made %v more allocations", ad.String(f), long-short)
+		}
+	}
+}
