@@ -83,6 +83,27 @@ func (m *Machine) Eval(in, out []float64) {
 	}
 }
 
+// Registers returns the machine's input and output registers in scalar
+// mode, for a caller that keeps its state there: write a point into in,
+// call Run, read the outputs from out. Nothing is copied either way, which
+// is what a tight step loop wants (see solvers' Euler fast path). The
+// slices stay valid for the machine's life.
+func (m *Machine) Registers() (in, out []float64) {
+	if m.regs == nil {
+		m.scalar()
+	}
+	return m.ins, m.outs
+}
+
+// Run computes the outputs from the inputs already in the registers.
+func (m *Machine) Run() {
+	if m.fixed != nil {
+		m.execFixed(m.p.code)
+	} else {
+		m.execSlice(m.p.code)
+	}
+}
+
 // Eval1 computes the first output at in.
 func (m *Machine) Eval1(in []float64) float64 {
 	if m.regs == nil {

@@ -105,6 +105,7 @@ func (o *Objective) Problem() *Problem {
 	out := make([]float64, len(o.prog.Outputs))
 	p := &Problem{Dim: n}
 	if o.hessOff < 0 && o.metricOff < 0 {
+		p.Tape = m
 		p.FuncGrad = func(grad, x []float64) float64 {
 			m.Eval(x, out)
 			g := out[1 : 1+n]

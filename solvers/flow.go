@@ -180,6 +180,14 @@ func (r *runner) run(x0 []float64) (*Result, error) {
 	step, nextEvent := 0, 0
 	fBlow := r.fBlow
 	hasMon, hasDense := r.mon != nil, r.dense != nil
+	// Euler on a compiled tape without monitors or until conditions runs
+	// its steps in the tape's registers (eulerSteps): no copies, no calls.
+	euler, _ := m.(*Euler)
+	fast := euler != nil && p.Tape != nil && !hasMon && !hasDense && len(until) == 0
+	var tapeIn, tapeOut []float64
+	if fast {
+		tapeIn, tapeOut = p.Tape.Registers()
+	}
 	for {
 		if step >= nextEvent {
 			r.step, r.xprev = step, xprev
@@ -204,6 +212,65 @@ func (r *runner) run(x0 []float64) (*Result, error) {
 				r.res.Status = DefaultLimit
 			}
 			break
+		}
+
+		if fast {
+			// the same arithmetic as Euler.Step and the checks below, fused
+			stop := min(nextEvent, limit)
+			if !slices.Equal(tapeIn, loc.X) {
+				copy(tapeIn, loc.X)
+				p.Tape.Run()
+			}
+			x, g, xp := tapeIn[:n], tapeOut[1:1+n], xprev[:n]
+			h, f, T := euler.H, loc.F, loc.T
+			for step < stop {
+				fPrev, tPrev, g2Prev := f, T, g2
+				for i, v := range x {
+					xp[i] = v
+					x[i] = v - h*g[i]
+				}
+				p.Tape.Run()
+				step++
+				euler.k++
+				euler.evals++
+				T = euler.t0 + float64(euler.k)*h
+				f = tapeOut[0]
+				g2 = 0
+				var dx2 float64
+				for i, v := range x {
+					e := v - xp[i]
+					dx2 += e * e
+					gi := g[i]
+					g2 += gi * gi
+				}
+				if sum := f + g2; sum-sum != 0 || math.Abs(f) > fBlow {
+					loc.F, loc.T = f, T
+					copy(loc.X, x)
+					copy(loc.Grad, g)
+					r.step, r.xprev = step, xprev
+					switch {
+					case !isFinite(f):
+						return r.finish(r.diverged(fmt.Sprintf("f = %v", f), true))
+					case !isFinite(g2):
+						return r.finish(r.diverged("∇f is not finite", true))
+					}
+					return r.finish(r.diverged(fmt.Sprintf("f = %.3g grew without bound", f), false))
+				}
+				if inc := f - fPrev; inc > incTol && inc > IncreaseTol*math.Abs(fPrev) {
+					d.Monotone = false
+					if inc > d.MaxIncrease {
+						d.MaxIncrease, d.MaxIncreaseStep = inc, step
+					}
+				}
+				dropSum += fPrev - f
+				integral += (T - tPrev) * (g2Prev + g2) / 2
+				length += math.Sqrt(dx2)
+			}
+			loc.F, loc.T = f, T
+			copy(loc.X, x)
+			copy(loc.Grad, g)
+			copy(xprev, x)
+			continue
 		}
 
 		// one step

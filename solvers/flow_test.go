@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 
@@ -505,5 +506,49 @@ func TestCancel(t *testing.T) {
 	res := run(t, compile(t, f, vars, Needs{}), []float64{-1, 1}, &Euler{H: 1e-4}, &Settings{MaxSteps: 1e7, Context: ctx})
 	if res.Status != Cancelled || res.Steps > CheckInterval {
 		t.Errorf("status %v after %d steps", res.Status, res.Steps)
+	}
+}
+
+// TestEulerFastPathIsTheSameRun checks that euler steps run in the tape's
+// registers give bit for bit the run of the general loop (Tape unset):
+// the same point, value, gradient, time and diagnostics.
+func TestEulerFastPathIsTheSameRun(t *testing.T) {
+	f, vars := rosenbrock()
+	o, err := CompileObjective(f, vars, Needs{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := func(fast bool) (*Result, [][]float64) {
+		p := o.Problem()
+		if !fast {
+			p.Tape = nil
+		}
+		var rows [][]float64
+		keep := func(r *Row) error {
+			rows = append(rows, append([]float64{float64(r.Step), r.T, r.F}, r.X...))
+			return nil
+		}
+		res, err := Flow(p, []float64{-1, 1}, &Euler{H: 1e-3}, &Settings{MaxSteps: 20000, Every: 1500, Row: keep})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res, rows
+	}
+	a, ra := run(true)
+	b, rb := run(false)
+	if !slices.Equal(a.X, b.X) || a.F != b.F || !slices.Equal(a.Grad, b.Grad) || a.T != b.T || a.Steps != b.Steps {
+		t.Errorf("fast path ends at %v (f %v, t %v), general loop at %v (f %v, t %v)", a.X, a.F, a.T, b.X, b.F, b.T)
+	}
+	da, db := a.Diagnostics, b.Diagnostics
+	if da.Monotone != db.Monotone || da.Length != db.Length || da.DissipationDrop != db.DissipationDrop || da.DissipationIntegral != db.DissipationIntegral {
+		t.Errorf("diagnostics differ: %+v vs %+v", da, db)
+	}
+	if len(ra) != len(rb) || len(ra) < 10 {
+		t.Fatalf("%d rows vs %d", len(ra), len(rb))
+	}
+	for i := range ra {
+		if !slices.Equal(ra[i], rb[i]) {
+			t.Errorf("row %d: %v vs %v", i, ra[i], rb[i])
+		}
 	}
 }

@@ -3,6 +3,8 @@ package solvers
 
 import (
 	"context"
+
+	ad "flowlang/autodiff"
 	"fmt"
 	"strings"
 
@@ -29,6 +31,11 @@ type Problem struct {
 	// Explain, when set, names the subexpression of f or ∇f that first
 	// turns NaN or infinite at x (for divergence messages).
 	Explain func(x []float64) string
+	// Tape, when set, is the compiled machine behind FuncGrad: its inputs
+	// are the n variables and its first 1+n outputs are f and ∇f. Flow then
+	// runs euler steps in the machine's registers, without copies or calls
+	// per step.
+	Tape *ad.Machine
 }
 
 // Needs says what a method needs from a Problem besides FuncGrad.
