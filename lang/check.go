@@ -34,6 +34,12 @@ func (in *Interp) check(src *Source, st *CheckStmt) *Error {
 	if err != nil {
 		return err
 	}
+	if err := s.checkFinite(st.LHS, lhs); err != nil {
+		return err
+	}
+	if err := s.checkFinite(st.RHS, rhs); err != nil {
+		return err
+	}
 	if !sameShape(lhs, rhs) {
 		return &Error{Src: src, Pos: st.OpAt, End: Pos{Line: st.OpAt.Line, Col: st.OpAt.Col + len(st.Op)},
 			Msg: fmt.Sprintf("cannot compare %s with %s", lhs.ShapeName(), rhs.ShapeName())}

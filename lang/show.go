@@ -27,6 +27,9 @@ func (in *Interp) show(src *Source, st *ShowStmt) *Error {
 	if err != nil {
 		return err
 	}
+	if err := s.checkFinite(st.X, v); err != nil {
+		return err
+	}
 	rec := &ShowRecord{Kind: "show", Line: startLine(st), Label: label(src, st.X)}
 	if st.At != nil {
 		if in.opts.CheckOnly {
@@ -63,6 +66,42 @@ func (in *Interp) show(src *Source, st *ShowStmt) *Error {
 		}
 	}
 	in.report(rec)
+	return nil
+}
+
+// checkFinite refuses a value holding a number that overflowed (or is
+// NaN): such a number cannot be printed as flowlang source.
+func (s *scope) checkFinite(at Node, v Value) *Error {
+	seen := map[*ad.Node]bool{}
+	var bad func(n *ad.Node) bool
+	bad = func(n *ad.Node) bool {
+		if seen[n] {
+			return false
+		}
+		seen[n] = true
+		if x, ok := n.Value(); ok {
+			return !x.IsFinite()
+		}
+		if n.Kind() == ad.KSum && !n.Const().IsFinite() {
+			return true
+		}
+		for _, c := range n.Coefs() {
+			if !c.IsFinite() {
+				return true
+			}
+		}
+		for _, a := range n.Args() {
+			if bad(a) {
+				return true
+			}
+		}
+		return false
+	}
+	for _, e := range v.Elems {
+		if bad(e) {
+			return s.errAt(at, "a number in the result overflows a float64 (it would be ±Inf or NaN)")
+		}
+	}
 	return nil
 }
 
