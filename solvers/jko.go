@@ -50,11 +50,10 @@ type JKOProblem struct {
 	pot, loc, pair *jkoTape
 }
 
-// jkoTape is a part's value tape and its derivatives' tape (value, the
-// first derivatives by each input, then the second ones: ∂₁₁, ∂₁₂, ∂₂₂).
+// jkoTape is a part's value tape and its derivatives' tape (the first
+// derivatives by each input, then the second ones: ∂₁₁, ∂₁₂, ∂₂₂).
 type jkoTape struct {
-	val, all *ad.Machine
-	outs     int
+	val, der *ad.Machine
 }
 
 // JKOPairY is the symbol of the second point in a pair kernel H(x, y).
@@ -260,8 +259,8 @@ func (p *JKOProblem) pairTerm(body *ad.Node, inner []*ad.Node, a, q *ad.Node) ([
 	return out, nil
 }
 
-// jkoCompile compiles e's value tape and the tape of its value, first
-// and second derivatives (∂ᵢ, then ∂ᵢ∂ⱼ for i ≤ j) by the inputs.
+// jkoCompile compiles e's value tape and the tape of its first and second
+// derivatives (∂ᵢ, then ∂ᵢ∂ⱼ for i ≤ j) by the inputs.
 func jkoCompile(e *ad.Node, inputs []*ad.Node) (*jkoTape, error) {
 	outs := []*ad.Node{e}
 	d1 := make([]*ad.Node, len(inputs))
@@ -278,11 +277,11 @@ func jkoCompile(e *ad.Node, inputs []*ad.Node) (*jkoTape, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cannot compile %s: %v", shortExpr(e), err)
 	}
-	all, err := ad.Compile(outs, inputs)
+	der, err := ad.Compile(outs[1:], inputs)
 	if err != nil {
 		return nil, fmt.Errorf("cannot compile the derivatives of %s: %v", shortExpr(e), err)
 	}
-	return &jkoTape{val: val.NewMachine(), all: all.NewMachine(), outs: len(outs)}, nil
+	return &jkoTape{val: val.NewMachine(), der: der.NewMachine()}, nil
 }
 
 // Parts describes the split for reports: the potential V(x), the local

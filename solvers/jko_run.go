@@ -145,7 +145,7 @@ func JKODensity(x []float64) (mid, rho []float64) {
 type jkoWork struct {
 	p    *JKOProblem
 	n    int
-	potO [][]float64 // V, V', V''
+	potO [][]float64 // V, V′, V″ (the value from the value tape)
 	locO [][]float64 // h, h_a, h_b, h_aa, h_ab, h_bb
 	parO [][]float64 // H, H_x, H_y, H_xx, H_xy, H_yy
 	xk   []float64   // a pair row's constant first argument
@@ -155,6 +155,9 @@ type jkoWork struct {
 	// (row-major N×N) and the Cholesky factor of the whole, by LAPACK's
 	// dpotrf/dpotrs on these arrays (no allocation per step)
 	pairH, fact []float64
+	// lastE is the energy objective last computed; e the energy of the
+	// nodes minimise returned
+	lastE, e float64
 }
 
 func newJKOWork(p *JKOProblem) *jkoWork {
@@ -236,7 +239,7 @@ func (w *jkoWork) derivatives(x []float64) {
 	clear(off)
 	inv := 1 / float64(n)
 	if p.pot != nil {
-		p.pot.all.EvalBatch([][]float64{x}, w.potO, n)
+		p.pot.der.EvalBatch([][]float64{x}, w.potO[1:], n)
 		for i := range n {
 			g[i] += w.potO[1][i] * inv
 			diag[i] += w.potO[2][i] * inv
@@ -244,7 +247,7 @@ func (w *jkoWork) derivatives(x []float64) {
 	}
 	if p.loc != nil {
 		o := w.locO
-		p.loc.all.EvalBatch([][]float64{x[:n-1], x[1:]}, o, n-1)
+		p.loc.der.EvalBatch([][]float64{x[:n-1], x[1:]}, o[1:], n-1)
 		for i := 0; i+1 < n; i++ {
 			g[i] += o[1][i]
 			g[i+1] += o[2][i]
@@ -262,7 +265,7 @@ func (w *jkoWork) derivatives(x []float64) {
 	o := w.parO
 	for k := range n {
 		fill(w.xk, x[k])
-		p.pair.all.EvalBatch([][]float64{w.xk, x}, o, n)
+		p.pair.der.EvalBatch([][]float64{w.xk, x}, o[1:], n)
 		for j := range n {
 			if j == k {
 				continue
@@ -278,9 +281,10 @@ func (w *jkoWork) derivatives(x []float64) {
 	}
 }
 
-// objective is E(x) + Σ(x − y)²/(2τN).
+// objective is E(x) + Σ(x − y)²/(2τN); it leaves E(x) in w.lastE.
 func (w *jkoWork) objective(x, y []float64, tau float64) float64 {
 	e := w.energy(x)
+	w.lastE = e
 	s := 0.0
 	for i, v := range x {
 		d := v - y[i]
@@ -348,7 +352,8 @@ func (w *jkoWork) solve(tau, mu float64) bool {
 var errJKONoDescent = errors.New("no descent")
 
 // minimise replaces x (an initial guess, in order) by the minimiser of
-// E(x) + Σ(x − y)²/(2τN) and returns the iterations taken.
+// E(x) + Σ(x − y)²/(2τN) and returns the iterations taken; w.e is then
+// E(x).
 func (w *jkoWork) minimise(x, y []float64, tau float64) (int, error) {
 	n := w.n
 	phi := w.objective(x, y, tau)
@@ -358,6 +363,7 @@ func (w *jkoWork) minimise(x, y []float64, tau float64) (int, error) {
 			return 0, fmt.Errorf("the energy is not finite at the previous nodes")
 		}
 	}
+	w.e = w.lastE
 	inv := 1 / (tau * float64(n))
 	for it := 1; it <= JKOMaxNewton; it++ {
 		w.derivatives(x)
@@ -400,9 +406,12 @@ func (w *jkoWork) minimise(x, y []float64, tau float64) (int, error) {
 			for i := range n {
 				w.trial[i] = x[i] + dir[i]
 			}
+			e := w.e
 			if t := w.objective(w.trial, y, tau); t <= phi+jkoRounding*math.Max(1, math.Abs(phi)) && ordered(w.trial) {
 				copy(x, w.trial)
+				e = w.lastE
 			}
+			w.e = e
 			return it, nil
 		}
 		if !(dec > 0) {
@@ -421,7 +430,7 @@ func (w *jkoWork) minimise(x, y []float64, tau float64) (int, error) {
 				t := w.objective(w.trial, y, tau)
 				if t <= phi-jkoArmijo*alpha*dec+4*jkoRounding*math.Abs(phi) {
 					copy(x, w.trial)
-					phi, ok = t, true
+					phi, ok, w.e = t, true, w.lastE
 					break
 				}
 			}
@@ -506,7 +515,6 @@ func RunJKO(p *JKOProblem, x0 []float64, s *JKOSettings) (*JKOResult, error) {
 		return nil, &DivergedError{Step: 0, Method: "jko", Reason: "the energy is not finite at the starting nodes"}
 	}
 	res.Energy0 = e
-	fillJKORow(row, step, t, e, x)
 	lastRow := -1
 	lastProgress := time.Now()
 	if s.Progress != nil {
@@ -514,6 +522,7 @@ func RunJKO(p *JKOProblem, x0 []float64, s *JKOSettings) (*JKOResult, error) {
 	}
 	status := StepLimit
 	finish := func() *JKOResult {
+		fillJKORow(row, step, t, e, x)
 		res.Steps, res.T, res.Status = step, t, status
 		res.Final = *row
 		res.Final.X = slices.Clone(x)
@@ -561,6 +570,7 @@ func RunJKO(p *JKOProblem, x0 []float64, s *JKOSettings) (*JKOResult, error) {
 		}
 		if s.Every > 0 && step%s.Every == 0 || stop && lastRow != step {
 			lastRow = step
+			fillJKORow(row, step, t, e, x)
 			if s.Row != nil {
 				if err := s.Row(row); err != nil {
 					status = RowStopped
@@ -600,7 +610,7 @@ func RunJKO(p *JKOProblem, x0 []float64, s *JKOSettings) (*JKOResult, error) {
 			return finish(), &StepError{Step: step + 1, Method: "jko",
 				Msg: fmt.Sprintf("the minimisation of E + W₂²/(2τ) failed (%v) at t = %.6g; take a smaller tau", err, t)}
 		}
-		eNew := w.energy(x)
+		eNew := w.e
 		if math.IsNaN(eNew) || math.IsInf(eNew, 0) {
 			return finish(), &DivergedError{Step: step + 1, T: t, Method: "jko", Reason: "the energy is not finite", Bound: "take a smaller tau"}
 		}
@@ -625,7 +635,6 @@ func RunJKO(p *JKOProblem, x0 []float64, s *JKOSettings) (*JKOResult, error) {
 		} else {
 			t = landing
 		}
-		fillJKORow(row, step, t, e, x)
 		row.W2, row.Newton = math.Sqrt(w2), its
 	}
 	if s.Progress != nil {
@@ -656,7 +665,6 @@ func fillJKORow(row *JKORow, step int, t, e float64, x []float64) {
 		row.Min = 1 / (n * gap)
 	}
 	row.X = x
-	row.W2, row.Newton = 0, 0
 }
 
 func jkoCondition(until []Condition, step int, t float64) (Condition, bool) {
