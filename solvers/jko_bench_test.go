@@ -12,8 +12,8 @@ import (
 // backtracking that keeps the nodes in order, the same stopping rule and
 // extrapolated start) with the gradient and Hessian written out.
 type handJKOEntropy struct {
-	n                                  int
-	tau                                float64
+	n                                   int
+	tau                                 float64
 	x, y, prev, g, a, b, d, l, p, trial []float64
 }
 
