@@ -55,6 +55,9 @@ func NewGrid(lo, hi []float64, n int) (*Grid, error) {
 		if !isFiniteNum(lo[c]) || !isFiniteNum(hi[c]) || !(lo[c] < hi[c]) {
 			return nil, fmt.Errorf("the domain's interval %d must be [a, b] with finite a < b, not [%g, %g]", c+1, lo[c], hi[c])
 		}
+		if w := hi[c] - lo[c]; math.IsInf(w, 0) {
+			return nil, fmt.Errorf("the domain [%g, %g] is too wide: its length overflows", lo[c], hi[c])
+		}
 		if w := (hi[c] - lo[c]) / float64(n); !(w > 0) || w < 1e-12*math.Max(math.Abs(lo[c]), math.Abs(hi[c])) {
 			return nil, fmt.Errorf("the cells of [%g, %g] would be narrower than the precision of their centres", lo[c], hi[c])
 		}

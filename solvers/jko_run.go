@@ -14,6 +14,9 @@ import (
 	"gonum.org/v1/gonum/lapack/lapack64"
 )
 
+// epsilon is the spacing of float64 numbers at 1.
+const epsilon = 0x1p-52
+
 // Safeguards of the JKO steps' Newton method.
 const (
 	// JKOMaxNewton bounds the Newton iterations of one step.
@@ -395,19 +398,25 @@ func (w *jkoWork) minimise(x, y []float64, tau float64) (int, error) {
 			dec -= w.g[i] * dir[i]
 			big = math.Max(big, math.Abs(dir[i]))
 		}
-		gap := math.Inf(1)
+		// converged when the correction is below jkoStepTol of the least
+		// gap, or at the rounding of the nodes themselves (nodes that
+		// meet, in a potential's minimum, have no gap to measure by)
+		gap, size := math.Inf(1), 0.0
 		for i := 0; i+1 < n; i++ {
 			gap = math.Min(gap, x[i+1]-x[i])
 		}
-		if math.IsInf(gap, 1) || gap <= 0 {
-			gap = 1
+		for _, v := range x {
+			size = math.Max(size, math.Abs(v))
 		}
-		if big <= jkoStepTol*gap {
+		if math.IsInf(gap, 1) || gap <= 0 {
+			gap = 0
+		}
+		if big <= jkoStepTol*gap+16*epsilon*math.Max(1, size) {
 			for i := range n {
 				w.trial[i] = x[i] + dir[i]
 			}
 			e := w.e
-			if t := w.objective(w.trial, y, tau); t <= phi+jkoRounding*math.Max(1, math.Abs(phi)) && ordered(w.trial) {
+			if t := w.objective(w.trial, y, tau); t <= phi+jkoRounding*math.Max(1, math.Abs(phi)) && w.inOrder(w.trial) {
 				copy(x, w.trial)
 				e = w.lastE
 			}
@@ -426,7 +435,7 @@ func (w *jkoWork) minimise(x, y []float64, tau float64) (int, error) {
 			for i := range n {
 				w.trial[i] = x[i] + alpha*dir[i]
 			}
-			if ordered(w.trial) {
+			if w.inOrder(w.trial) {
 				t := w.objective(w.trial, y, tau)
 				if t <= phi-jkoArmijo*alpha*dec+4*jkoRounding*math.Abs(phi) {
 					copy(x, w.trial)
@@ -445,6 +454,21 @@ func (w *jkoWork) minimise(x, y []float64, tau float64) (int, error) {
 		}
 	}
 	return JKOMaxNewton, fmt.Errorf("the Newton iterations did not converge in %d steps", JKOMaxNewton)
+}
+
+// inOrder reports whether the nodes x are admissible: finite and strictly
+// increasing when a local term needs the gaps ΔX > 0, else non-decreasing
+// (without one, nodes may meet, as particles in a potential's minimum do).
+func (w *jkoWork) inOrder(x []float64) bool {
+	if w.p.loc != nil {
+		return ordered(x)
+	}
+	for i, v := range x {
+		if !isFiniteNum(v) || i > 0 && v < x[i-1] {
+			return false
+		}
+	}
+	return true
 }
 
 // ordered reports whether x is strictly increasing and finite.
@@ -598,7 +622,7 @@ func RunJKO(p *JKOProblem, x0 []float64, s *JKOSettings) (*JKOResult, error) {
 			for i := range x {
 				x[i] = 2*y[i] - prev[i]
 			}
-			if !ordered(x) {
+			if !w.inOrder(x) {
 				copy(x, y)
 			}
 		}

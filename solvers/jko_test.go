@@ -204,3 +204,17 @@ func TestJKOAllocations(t *testing.T) {
 		}
 	}
 }
+
+// TestJKOPotentialOnly: without a local term the nodes are free to meet:
+// under the double well alone each node falls into the well on its side,
+// so from N(0.1, 1) the 46 nodes whose quantile is below 0
+// ((i − ½)/100 < Φ(−0.1) = 0.4602) end at −1 and the other 54 at +1:
+// mean 0.08 and variance 1 − 0.08², to the rounding of the minimum.
+func TestJKOPotentialOnly(t *testing.T) {
+	x := space1.Coord("x", 0)
+	d, _ := NewNormal([]float64{0.1}, []float64{1})
+	res := runJKO(t, potentialF(space1, doubleWell(x)), 100, d, 0.5, 60)
+	if math.Abs(res.Final.Mean-0.08) > 1e-9 || math.Abs(res.Final.Var-(1-0.08*0.08)) > 1e-9 {
+		t.Errorf("mean %g var %g, want 0.08 and %g", res.Final.Mean, res.Final.Var, 1-0.08*0.08)
+	}
+}
