@@ -138,12 +138,16 @@ func GridBytes(cells, fields int) int64 {
 // averages of law d (its mass in each cell over the cell's volume),
 // exactly where d's distribution function is known (1-D laws; normal and
 // uniform laws and their mixtures in 2-D), else its density at the cell
-// centres; normalised to mass 1 on the grid. inside is the fraction of d's mass in the domain (by the
+// centres (exp(−V) for a Gibbs law in 2-D); normalised to mass 1 on the
+// grid. inside is the fraction of d's mass in the domain (by the
 // midpoint rule for laws known only by their density); a law with less
 // than MinMassInside inside is refused.
 func GridDensity(g *Grid, d Dist) (q []float64, inside float64, err error) {
 	if d.Dim() != g.Dim {
 		return nil, 0, fmt.Errorf("%s is a law on R^%d and the grid has %d coordinate%s", d, d.Dim(), g.Dim, pluralS(g.Dim))
+	}
+	if gb, ok := d.(*Gibbs); ok && gb.table == nil {
+		return gibbsOnGrid(g, gb)
 	}
 	q, ok := cellMasses(g, d)
 	vol := g.Volume()
@@ -184,6 +188,42 @@ func GridDensity(g *Grid, d Dist) (q []float64, inside float64, err error) {
 		q[k] /= mass
 	}
 	return q, math.Min(mass, 1), nil
+}
+
+// gibbsOnGrid puts exp(−V) of a Gibbs law in d ≥ 2 on the grid: its value
+// at the cell centres, normalised to mass 1 on the grid (its mass outside
+// the domain is not known: inside is reported as 1).
+func gibbsOnGrid(g *Grid, gb *Gibbs) ([]float64, float64, error) {
+	x := g.centres()
+	m := gb.prog.NewMachine()
+	out := make([]float64, len(gb.prog.Outputs))
+	pt := make([]float64, g.Dim)
+	v := make([]float64, g.Cells())
+	vmin := math.Inf(1)
+	for k := range v {
+		for c := range pt {
+			pt[c] = x[c][k]
+		}
+		m.Eval(pt, out)
+		if math.IsNaN(out[0]) || math.IsInf(out[0], -1) {
+			return nil, 0, fmt.Errorf("the potential of %s is %g at %v", gb, out[0], pt)
+		}
+		v[k] = out[0]
+		vmin = math.Min(vmin, out[0])
+	}
+	if math.IsInf(vmin, 1) {
+		return nil, 0, fmt.Errorf("the potential of %s is +Inf on the whole grid", gb)
+	}
+	sum := 0.0
+	for k, e := range v {
+		v[k] = math.Exp(-(e - vmin))
+		sum += v[k]
+	}
+	sum *= g.Volume()
+	for k := range v {
+		v[k] /= sum
+	}
+	return v, 1, nil
 }
 
 // OutsideError reports a starting law with too much mass outside a grid.
