@@ -450,7 +450,8 @@ func (r *gridRun) gridError(err error) *Error {
 		if de.Source != "" {
 			e.Msg += "; " + de.Source
 		}
-		e.Hint = "the density is not resolved there: use more cells, a narrower domain or a smaller h"
+		e.Hint = fmt.Sprintf("either the flow reached a density where %s or δ%s/δ%s is not defined (see q there), or the density is not resolved: then more cells or a smaller h help",
+			r.f.name, r.f.name, r.f.space.Density)
 		return e
 	case errors.As(err, &se):
 		return r.errAt(r.st.Method, "grid failed at step %d: %s", se.Step, se.Msg)

@@ -507,16 +507,35 @@ func (r *gridRun) conditionMet() (Condition, bool) {
 	return Condition{}, false
 }
 
+// energyDiverged builds the error of a run whose energy turned
+// non-finite, naming the first cell where an integrand of F is not finite.
+func (r *gridRun) energyDiverged(dt float64) error {
+	e := &DivergedError{Step: r.step, T: r.t, Method: "grid", Reason: "the energy is not finite",
+		Bound: fmt.Sprintf("the last step was Δt = %.3g", dt)}
+	for _, t := range r.p.energy {
+		for _, f := range t.fields {
+			if k := f.firstNonFinite(); k >= 0 {
+				e.Reason = fmt.Sprintf("the energy is not finite: its integrand %s is %g in the cell at %s (q = %.3g there)",
+					shortExpr(f.expr), f.out[0][k], r.where(k), r.q[k])
+				e.Source = f.explain(k)
+				return e
+			}
+		}
+	}
+	return e
+}
+
+// where names the centre of cell k.
+func (r *gridRun) where(k int) string {
+	if r.g.Dim == 2 {
+		return fmt.Sprintf("x = (%.6g, %.6g)", r.x[0][k], r.x[1][k])
+	}
+	return fmt.Sprintf("x = %.6g", r.x[0][k])
+}
+
 // diverged builds the error of a run whose ξ is not finite at cell k.
 func (r *gridRun) diverged(k int, dt float64) error {
-	pt := make([]float64, r.g.Dim)
-	for c := range pt {
-		pt[c] = r.x[c][k]
-	}
-	where := fmt.Sprintf("x = %.6g", pt[0])
-	if r.g.Dim == 2 {
-		where = fmt.Sprintf("x = (%.6g, %.6g)", pt[0], pt[1])
-	}
+	where := r.where(k)
 	e := &DivergedError{Step: r.step + 1, T: r.t, Method: "grid",
 		Reason: fmt.Sprintf("δF/δq is not finite in the cell at %s (q = %.3g there)", where, r.q[k]),
 		Source: r.p.xi.explain(k)}
@@ -579,8 +598,7 @@ func (r *gridRun) loop() (*GridResult, error) {
 		res.MinQ = math.Min(res.MinQ, row.Min)
 		res.MaxBoundary = math.Max(res.MaxBoundary, row.Boundary)
 		if !isFiniteNum(row.Energy) && r.step > 0 {
-			return r.finish(res, row, samples, profiles, status), &DivergedError{Step: r.step, T: r.t, Method: "grid",
-				Reason: "the energy is not finite", Bound: fmt.Sprintf("the last step was Δt = %.3g", lastDt)}
+			return r.finish(res, row, samples, profiles, status), r.energyDiverged(lastDt)
 		}
 		if rise := row.Energy - ePrev; rise > GridEnergyTol*math.Max(1, math.Max(math.Abs(ePrev), math.Abs(row.Energy))) {
 			res.EnergyMonotone = false
