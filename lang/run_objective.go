@@ -272,11 +272,16 @@ func (r *objectiveRun) execute() *Error {
 	return nil
 }
 
-// plot draws the trajectory over contour lines for a 2-D objective, and
-// the value against t otherwise.
+// plot draws the value against t; for a 2-D objective the trajectory over
+// contour lines of f stands to its left.
 func (r *objectiveRun) plot(p *solvers.Problem, res *solvers.Result) *Error {
 	path, title := r.st.Plot.Value, label(r.src, r.st)
 	var err error
+	ts, fs := make([]float64, len(res.Samples)), make([]float64, len(res.Samples))
+	for i, smp := range res.Samples {
+		ts[i], fs[i] = smp.T, smp.F
+	}
+	values := plotting.Series{Name: r.o.name, X: ts, Y: fs}
 	if len(r.o.syms) == 2 && len(res.Path) > 0 {
 		xs, ys := make([]float64, len(res.Path)), make([]float64, len(res.Path))
 		xmin, xmax, ymin, ymax := math.Inf(1), math.Inf(-1), math.Inf(1), math.Inf(-1)
@@ -291,15 +296,11 @@ func (r *objectiveRun) plot(p *solvers.Problem, res *solvers.Result) *Error {
 		my := math.Max(0.2*(ymax-ymin), 0.5*math.Max(1e-3, math.Abs(ymax)*1e-3))
 		fp := p.Func
 		f := func(x, y float64) float64 { return fp([]float64{x, y}) }
-		err = plotting.Trajectory(path, title, f, xmin-mx, xmax+mx, ymin-my, ymax+my,
-			plotting.Series{Name: r.method.Name, X: xs, Y: ys})
+		err = plotting.TrajectoryAndLines(path, title, f, xmin-mx, xmax+mx, ymin-my, ymax+my,
+			[]plotting.Series{{Name: r.method.Name, X: xs, Y: ys}},
+			"t", "value", plotting.WantLog(values), values)
 	} else {
-		ts, fs := make([]float64, len(res.Samples)), make([]float64, len(res.Samples))
-		for i, smp := range res.Samples {
-			ts[i], fs[i] = smp.T, smp.F
-		}
-		series := plotting.Series{Name: r.o.name, X: ts, Y: fs}
-		err = plotting.Lines(path, title, "t", "value", plotting.WantLog(series), series)
+		err = plotting.Lines(path, title, "t", "value", plotting.WantLog(values), values)
 	}
 	if err != nil {
 		return r.errAt(r.st.Plot, "cannot draw %s: %v", path, unwrapPathError(err))

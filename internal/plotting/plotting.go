@@ -21,6 +21,8 @@ import (
 	"gonum.org/v1/plot/plotutil"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgimg"
+	"gonum.org/v1/plot/vg/vgsvg"
 )
 
 // Width and Height are the size of every picture.
@@ -128,6 +130,15 @@ func Lines(path, title, xlabel, ylabel string, logY bool, series ...Series) erro
 	if _, err := Format(path); err != nil {
 		return err
 	}
+	p, err := linesPlot(title, xlabel, ylabel, logY, series...)
+	if err != nil {
+		return err
+	}
+	return save(p, path)
+}
+
+// linesPlot builds the plot Lines draws.
+func linesPlot(title, xlabel, ylabel string, logY bool, series ...Series) (*plot.Plot, error) {
 	if logY {
 		positive := false
 		for _, s := range series {
@@ -152,7 +163,7 @@ func Lines(path, title, xlabel, ylabel string, logY bool, series ...Series) erro
 		}
 		l, err := plotter.NewLine(xys)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		l.Color = plotutil.Color(i)
 		l.Width = vg.Points(1.5)
@@ -163,10 +174,10 @@ func Lines(path, title, xlabel, ylabel string, logY bool, series ...Series) erro
 		drawn++
 	}
 	if drawn == 0 {
-		return errors.New("nothing to plot: no finite values")
+		return nil, errors.New("nothing to plot: no finite values")
 	}
 	p.Legend.Top = true
-	return save(p, path)
+	return p, nil
 }
 
 // logTicks labels the powers of ten of a logarithmic axis, with minor ticks
@@ -293,13 +304,22 @@ func Trajectory(path, title string, f func(x, y float64) float64, xmin, xmax, ym
 	if _, err := Format(path); err != nil {
 		return err
 	}
+	p, err := trajectoryPlot(title, f, xmin, xmax, ymin, ymax, paths...)
+	if err != nil {
+		return err
+	}
+	return save(p, path)
+}
+
+// trajectoryPlot builds the plot Trajectory draws.
+func trajectoryPlot(title string, f func(x, y float64) float64, xmin, xmax, ymin, ymax float64, paths ...Series) (*plot.Plot, error) {
 	for _, v := range []float64{xmin, xmax, ymin, ymax} {
 		if !finite(v) {
-			return fmt.Errorf("the plot box [%g, %g]×[%g, %g] is not finite", xmin, xmax, ymin, ymax)
+			return nil, fmt.Errorf("the plot box [%g, %g]×[%g, %g] is not finite", xmin, xmax, ymin, ymax)
 		}
 	}
 	if !(xmax > xmin) || !(ymax > ymin) {
-		return fmt.Errorf("the plot box [%g, %g]×[%g, %g] is empty", xmin, xmax, ymin, ymax)
+		return nil, fmt.Errorf("the plot box [%g, %g]×[%g, %g] is empty", xmin, xmax, ymin, ymax)
 	}
 	p := plot.New()
 	p.Title.Text = title
@@ -332,18 +352,18 @@ func Trajectory(path, title string, f func(x, y float64) float64, xmin, xmax, ym
 		}
 		l, err := plotter.NewLine(xys)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		l.Color = pathColor(i)
 		l.Width = vg.Points(1.5)
 		ends, err := plotter.NewScatter(plotter.XYs{xys[0]})
 		if err != nil {
-			return err
+			return nil, err
 		}
 		ends.GlyphStyle = draw.GlyphStyle{Color: l.Color, Radius: vg.Points(3.5), Shape: draw.CircleGlyph{}}
 		last, err := plotter.NewScatter(plotter.XYs{xys[len(xys)-1]})
 		if err != nil {
-			return err
+			return nil, err
 		}
 		last.GlyphStyle = draw.GlyphStyle{Color: l.Color, Radius: vg.Points(4), Shape: draw.CrossGlyph{}}
 		p.Add(l, ends, last)
@@ -353,12 +373,62 @@ func Trajectory(path, title string, f func(x, y float64) float64, xmin, xmax, ym
 		drawn++
 	}
 	if f == nil && drawn == 0 {
-		return errors.New("nothing to plot: no function and no finite path")
+		return nil, errors.New("nothing to plot: no function and no finite path")
 	}
 	p.X.Min, p.X.Max = math.Min(p.X.Min, xmin), math.Max(p.X.Max, xmax)
 	p.Y.Min, p.Y.Max = math.Min(p.Y.Min, ymin), math.Max(p.Y.Max, ymax)
 	p.Legend.Top = true
-	return save(p, path)
+	return p, nil
+}
+
+// TrajectoryAndLines draws, side by side in one picture, the paths over
+// contour lines of f (as Trajectory) and curves against t (as Lines): the
+// picture of a 2-D flow and of its value or energy.
+func TrajectoryAndLines(path, title string, f func(x, y float64) float64, xmin, xmax, ymin, ymax float64, paths []Series,
+	xlabel, ylabel string, logY bool, series ...Series) error {
+	if _, err := Format(path); err != nil {
+		return err
+	}
+	left, err := trajectoryPlot(title, f, xmin, xmax, ymin, ymax, paths...)
+	if err != nil {
+		return err
+	}
+	right, err := linesPlot("", xlabel, ylabel, logY, series...)
+	if err != nil {
+		return err
+	}
+	return saveTiles(path, left, right)
+}
+
+// saveTiles renders plots in a row, each Width×Height, and writes the
+// picture atomically.
+func saveTiles(path string, plots ...*plot.Plot) (err error) {
+	format, err := Format(path)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("cannot draw %q: %v", path, r)
+		}
+	}()
+	w, h := Width*vg.Length(len(plots)), Height
+	var c vg.CanvasWriterTo
+	if format == "svg" {
+		c = vgsvg.New(w, h)
+	} else {
+		c = vgimg.PngCanvas{Canvas: vgimg.New(w, h)}
+	}
+	dc := draw.New(c)
+	canvases := plot.Align([][]*plot.Plot{plots}, draw.Tiles{Rows: 1, Cols: len(plots)}, dc)
+	for i, p := range plots {
+		p.Draw(canvases[0][i])
+	}
+	var buf bytes.Buffer
+	if _, err := c.WriteTo(&buf); err != nil {
+		return err
+	}
+	return atomicfile.Write(path, buf.Bytes())
 }
 
 // pathColor is dark enough to stand out over the contour lines.

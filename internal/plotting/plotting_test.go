@@ -329,3 +329,48 @@ func TestUnknownFormatAndAtomicity(t *testing.T) {
 		}
 	}
 }
+
+// TestTrajectoryAndLines draws a 2-D flow's path and its value side by
+// side: one picture twice as wide, in both formats, and the right-hand half
+// (the curve) is not blank.
+func TestTrajectoryAndLines(t *testing.T) {
+	dir := t.TempDir()
+	f := func(x, y float64) float64 { return x*x + 10*y*y }
+	path := Series{X: []float64{1, 0.5, 0.2, 0.05}, Y: []float64{1, 0.3, 0.05, 0.001}}
+	value := Series{X: []float64{0, 1, 2, 3}, Y: []float64{11, 0.9, 0.04, 1e-4}}
+	pngPath := filepath.Join(dir, "both.png")
+	if err := TrajectoryAndLines(pngPath, "quadratic", f, -1.2, 1.2, -1.2, 1.2, []Series{path}, "t", "value", true, value); err != nil {
+		t.Fatal(err)
+	}
+	fh, err := os.Open(pngPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fh.Close()
+	img, err := png.Decode(fh)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := img.Bounds()
+	if b.Dx() != 2*wantW || b.Dy() != wantH {
+		t.Fatalf("picture is %d×%d, want %d×%d", b.Dx(), b.Dy(), 2*wantW, wantH)
+	}
+	dark := 0
+	for x := b.Min.X + b.Dx()/2; x < b.Max.X; x++ {
+		for y := b.Min.Y; y < b.Max.Y; y++ {
+			if r, g, bb, _ := img.At(x, y).RGBA(); r+g+bb < 3*0x8000 {
+				dark++
+			}
+		}
+	}
+	if dark < 500 {
+		t.Errorf("the right half has %d dark pixels: no curve drawn?", dark)
+	}
+	svg := filepath.Join(dir, "both.svg")
+	if err := TrajectoryAndLines(svg, "quadratic", f, -1.2, 1.2, -1.2, 1.2, []Series{path}, "t", "value", true, value); err != nil {
+		t.Fatal(err)
+	}
+	if w, h := svgSize(t, svg); math.Abs(w-2*432) > 1 || math.Abs(h-324) > 1 {
+		t.Errorf("svg is %g×%g pt, want %d×%d", w, h, 2*432, 324)
+	}
+}
