@@ -277,8 +277,7 @@ func (s Space) visit(b *Node, vars []string, cs []*Node, out *[]*Node) error {
 		return fmt.Errorf("integrals nested more than %d deep", MaxIntegralDepth)
 	}
 	// inner integrals over a name already in use on this path are renamed
-	var inner []*Node
-	collectInner(b, &inner)
+	inner := Integrals(b, false)
 	ren := map[*Node]*Node{}
 	for _, in := range inner {
 		if slices.Contains(vars, in.name) {
@@ -287,8 +286,7 @@ func (s Space) visit(b *Node, vars []string, cs []*Node, out *[]*Node) error {
 	}
 	if len(ren) > 0 {
 		b = Substitute(b, ren)
-		inner = inner[:0]
-		collectInner(b, &inner)
+		inner = Integrals(b, false)
 	}
 	// inner integrals become placeholder symbols for differentiation
 	place := make(map[*Node]*Node, len(inner))
@@ -352,8 +350,11 @@ func (s Space) contribution(x *Node, vars []string, cs []*Node, k int, alpha []u
 	return Integral(t, vars[k], s.Dim, false), nil
 }
 
-// collectInner appends the integral nodes directly inside e (not inside them).
-func collectInner(e *Node, out *[]*Node) {
+// Integrals returns the integral nodes in e, each once: with nested false
+// only those not inside another integral, with nested true all of them
+// (outer before inner).
+func Integrals(e *Node, nested bool) []*Node {
+	var out []*Node
 	seen := map[*Node]bool{}
 	var walk func(n *Node)
 	walk = func(n *Node) {
@@ -362,14 +363,17 @@ func collectInner(e *Node, out *[]*Node) {
 		}
 		seen[n] = true
 		if n.kind == KIntegral {
-			*out = append(*out, n)
-			return
+			out = append(out, n)
+			if !nested {
+				return
+			}
 		}
 		for _, a := range n.args {
 			walk(a)
 		}
 	}
 	walk(e)
+	return out
 }
 
 // usedNames returns every symbol name, jet point and integration variable

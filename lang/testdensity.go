@@ -403,7 +403,7 @@ func (t *testDensities) compile(n *ad.Node) (*integrand, error) {
 		inputs = append(inputs, t.sp.Coord(point, i))
 	}
 	place := map[*ad.Node]*ad.Node{}
-	for _, in := range directIntegrals(body) {
+	for _, in := range ad.Integrals(body, false) {
 		ph := ad.Symbol(fmt.Sprintf("·J%d", len(place)), 0)
 		place[in] = ph
 		ig.inner = append(ig.inner, in)
@@ -430,28 +430,6 @@ func (t *testDensities) compile(n *ad.Node) (*integrand, error) {
 	ig.out = [][]float64{nil}
 	t.programs[n] = ig
 	return ig, nil
-}
-
-// directIntegrals returns the integral nodes directly inside e.
-func directIntegrals(e *ad.Node) []*ad.Node {
-	var out []*ad.Node
-	seen := map[*ad.Node]bool{}
-	var walk func(n *ad.Node)
-	walk = func(n *ad.Node) {
-		if seen[n] || !n.HasIntegral() {
-			return
-		}
-		seen[n] = true
-		if n.Kind() == ad.KIntegral {
-			out = append(out, n)
-			return
-		}
-		for _, a := range n.Args() {
-			walk(a)
-		}
-	}
-	walk(e)
-	return out
 }
 
 // eval integrates an integral node over its variable by the tensor-product

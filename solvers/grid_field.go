@@ -90,29 +90,6 @@ type pairSum struct {
 	out   [][]float64
 }
 
-// directIntegrals returns the integral nodes in e that are not inside
-// another integral.
-func directIntegrals(e *ad.Node) []*ad.Node {
-	var out []*ad.Node
-	seen := map[*ad.Node]bool{}
-	var walk func(n *ad.Node)
-	walk = func(n *ad.Node) {
-		if seen[n] || !n.HasIntegral() {
-			return
-		}
-		seen[n] = true
-		if n.Kind() == ad.KIntegral {
-			out = append(out, n)
-			return
-		}
-		for _, a := range n.Args() {
-			walk(a)
-		}
-	}
-	walk(e)
-	return out
-}
-
 // coordIndex returns which coordinate of the point named point the symbol
 // s is, or −1.
 func (b *gridBuilder) coordIndex(s *ad.Node, point string) int {
@@ -163,7 +140,7 @@ func shortExpr(e *ad.Node) string {
 func (b *gridBuilder) field(e *ad.Node, coefs bool) (*gridField, error) {
 	sp := b.space
 	f := &gridField{b: b, expr: e}
-	inner := directIntegrals(e)
+	inner := ad.Integrals(e, false)
 	place := make(map[*ad.Node]*ad.Node, len(inner))
 	var places []*ad.Node
 	for _, n := range inner {
@@ -370,7 +347,7 @@ func renameToHome(sp ad.Space, e *ad.Node, v string) (*ad.Node, error) {
 	if v == sp.Var {
 		return e, nil
 	}
-	for _, n := range directIntegralsDeep(e) {
+	for _, n := range ad.Integrals(e, true) {
 		if n.Name() == sp.Var {
 			return nil, fmt.Errorf("cannot evaluate %s: an inner integral runs over %s", shortExpr(e), sp.Var)
 		}
@@ -387,27 +364,6 @@ func renameToHome(sp ad.Space, e *ad.Node, v string) (*ad.Node, error) {
 		}
 	}
 	return ad.Substitute(e, m), nil
-}
-
-// directIntegralsDeep returns every integral node in e.
-func directIntegralsDeep(e *ad.Node) []*ad.Node {
-	var out []*ad.Node
-	seen := map[*ad.Node]bool{}
-	var walk func(n *ad.Node)
-	walk = func(n *ad.Node) {
-		if seen[n] || !n.HasIntegral() {
-			return
-		}
-		seen[n] = true
-		if n.Kind() == ad.KIntegral {
-			out = append(out, n)
-		}
-		for _, a := range n.Args() {
-			walk(a)
-		}
-	}
-	walk(e)
-	return out
 }
 
 // integral classifies and compiles a nonlocal term ∫ J dy of a field: a

@@ -91,7 +91,7 @@ func NewJKOProblem(space ad.Space, f *ad.Node, n int) (*JKOProblem, error) {
 			return nil, err
 		}
 		body = ad.Mul(t.Coef, body)
-		inner := directIntegrals(body)
+		inner := ad.Integrals(body, false)
 		if len(inner) == 0 {
 			lin, nonlin, err := p.splitLocal(body, a, x, q)
 			if err != nil {
