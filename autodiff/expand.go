@@ -54,7 +54,7 @@ func expandProduct(n *Node, args []*Node) *Node {
 			rest = append(rest, factor{b, e})
 			continue
 		}
-		bs := summands(b)
+		bs := Summands(b)
 		for ; k > 0; k-- {
 			if len(acc)*len(bs) > MaxExpandTerms {
 				return Rebuild(n, args)
@@ -65,7 +65,7 @@ func expandProduct(n *Node, args []*Node) *Node {
 					next = append(next, Mul(t, s))
 				}
 			}
-			acc = summands(Add(next...))
+			acc = Summands(Add(next...))
 		}
 	}
 	r := mulFactors(Int(1), rest)
@@ -75,9 +75,9 @@ func expandProduct(n *Node, args []*Node) *Node {
 	return Add(acc...)
 }
 
-// summands returns the terms of e as a sum (e itself when it is not one),
+// Summands returns the terms of e as a sum (e itself when it is not one),
 // each with its coefficient, and the constant term last.
-func summands(e *Node) []*Node {
+func Summands(e *Node) []*Node {
 	if e.kind != KSum {
 		return []*Node{e}
 	}

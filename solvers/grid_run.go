@@ -548,23 +548,29 @@ func (r *gridRun) diverged(k int, dt float64) error {
 	return e
 }
 
+// stepLimits returns a run's step limit — MaxSteps, or DefaultStepLimit
+// when only until conditions stop it — and the total a progress report
+// can count down (0 when unknown).
+func stepLimits(maxSteps int, hasUntil bool) (limit, total int) {
+	switch {
+	case maxSteps > 0:
+		limit = maxSteps
+	case hasUntil:
+		limit = DefaultStepLimit
+	}
+	if limit < DefaultStepLimit {
+		total = limit
+	}
+	return limit, total
+}
+
 func (r *gridRun) loop() (*GridResult, error) {
 	s, p := r.s, r.p
 	ctx := s.Context
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	maxSteps := s.MaxSteps
-	if maxSteps <= 0 {
-		maxSteps = 0
-		if len(s.Until) > 0 {
-			maxSteps = DefaultStepLimit
-		}
-	}
-	total := maxSteps
-	if total >= DefaultStepLimit {
-		total = 0
-	}
+	maxSteps, total := stepLimits(s.MaxSteps, len(s.Until) > 0)
 	res := &GridResult{EnergyMonotone: true, MinQ: math.Inf(1), DtMin: math.Inf(1), Monitors: make([]Trend, len(p.monitors))}
 	row := &GridRow{Mean: make([]float64, r.g.Dim), Var: make([]float64, r.g.Dim), Monitors: make([]float64, len(p.monitors))}
 	samples := newStepSampler[Sample](MaxSamples)

@@ -150,22 +150,6 @@ func termNode(t ad.Term) *ad.Node {
 	return ad.Mul(fs...)
 }
 
-// summandsOf returns the terms of a sum (scaled by their coefficients), or
-// e alone.
-func summandsOf(e *ad.Node) []*ad.Node {
-	if e.Kind() != ad.KSum {
-		return []*ad.Node{e}
-	}
-	out := make([]*ad.Node, 0, len(e.Args())+1)
-	for i, a := range e.Args() {
-		out = append(out, ad.Scale(a, e.Coefs()[i]))
-	}
-	if c := e.Const(); !c.IsZero() {
-		out = append(out, ad.Number(c))
-	}
-	return out
-}
-
 // splitLocal splits a local integrand L(x, q) into terms linear in q
 // (returned as V(x), the potential's part) and the others.
 func (p *JKOProblem) splitLocal(body, a, x, q *ad.Node) (lin, nonlin []*ad.Node, err error) {
@@ -184,7 +168,7 @@ func (p *JKOProblem) splitLocal(body, a, x, q *ad.Node) (lin, nonlin []*ad.Node,
 	zero := map[*ad.Node]*ad.Node{q: ad.Zero()}
 	parts := []*ad.Node{body}
 	if !ad.Diff(ad.Diff(body, q), q).IsZero() {
-		parts = summandsOf(ad.Expand(body))
+		parts = ad.Summands(ad.Expand(body))
 	}
 	for _, t := range parts {
 		if !ad.Substitute(t, zero).IsZero() {

@@ -511,17 +511,7 @@ func RunJKO(p *JKOProblem, x0 []float64, s *JKOSettings) (*JKOResult, error) {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	maxSteps := s.MaxSteps
-	if maxSteps <= 0 {
-		maxSteps = 0
-		if len(s.Until) > 0 {
-			maxSteps = DefaultStepLimit
-		}
-	}
-	total := maxSteps
-	if total >= DefaultStepLimit {
-		total = 0
-	}
+	maxSteps, total := stepLimits(s.MaxSteps, len(s.Until) > 0)
 	w := newJKOWork(p)
 	x := slices.Clone(x0)
 	y := make([]float64, n)    // the previous step's nodes
