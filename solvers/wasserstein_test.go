@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"testing"
 
 	"gonum.org/v1/gonum/mat"
@@ -322,6 +323,112 @@ func TestW2Sinkhorn(t *testing.T) {
 	ptWithin(t, "dispatched Sinkhorn translate", res.W2, 1, 1e-4)
 }
 
+// TestW2SinkhornLarge checks Sinkhorn where all its shortcuts act (coarse
+// annealing between subsamples, stored kernels) on n = 2500 points a of
+// N(0, I₂) against their images b = T(a) by the map T(x) = m + Ax, A
+// symmetric positive definite: T is the gradient of a convex function, so
+// pairing each point with its image is an optimal assignment, and W₂² of
+// the samples is exactly mean |x − T(x)|². The debiased divergence differs
+// from W₂² by O(ε²) for smooth laws (Chizat et al. 2020; here about
+// −0.4ε²): we allow 2ε² on S_ε, where the bound that holds for any samples,
+// ε·log n, would be 16 times looser. The samples' W₂² is in turn within
+// the statistical error of a mean of n values (4 standard errors) of the
+// closed form for N(0, I) and N(m, A²): |m|² + tr((A − I)²).
+func TestW2SinkhornLarge(t *testing.T) {
+	const n = 2500
+	rng := rand.New(rand.NewPCG(8, 8))
+	c, s := math.Cos(0.4), math.Sin(0.4)
+	a11, a12, a22 := 2*c*c+0.5*s*s, 1.5*c*s, 2*s*s+0.5*c*c // R diag(2, ½) Rᵀ
+	a, _ := NewParticles(n, 2, 0)
+	b, _ := NewParticles(n, 2, 0)
+	sq := make([]float64, n)
+	for i := 0; i < n; i++ {
+		x0, x1 := rng.NormFloat64(), rng.NormFloat64()
+		y0, y1 := 1+a11*x0+a12*x1, -0.5+a12*x0+a22*x1
+		a.X[0][i], a.X[1][i], b.X[0][i], b.X[1][i] = x0, x1, y0, y1
+		sq[i] = (x0-y0)*(x0-y0) + (x1-y1)*(x1-y1)
+	}
+	mean, sd := meanSD(sq)
+	r, err := W2Sinkhorn(a, b, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !r.Converged {
+		t.Errorf("Sinkhorn did not converge in %d sweeps", r.Iterations)
+	}
+	ptWithin(t, "S_ε against the exact W₂² of the samples", r.W2*r.W2, mean, 2*r.Eps*r.Eps)
+	closed := 1.25 + 1 + 0.25 // |m|² + (2 − 1)² + (½ − 1)²
+	ptWithin(t, "W₂² against the closed form", r.W2*r.W2, closed, 4*sd/math.Sqrt(n)+2*r.Eps*r.Eps)
+}
+
+func meanSD(v []float64) (mean, sd float64) {
+	for _, x := range v {
+		mean += x
+	}
+	mean /= float64(len(v))
+	for _, x := range v {
+		sd += (x - mean) * (x - mean)
+	}
+	return mean, math.Sqrt(sd / float64(len(v)-1))
+}
+
+// TestW2SinkhornPlain compares W2Sinkhorn with the textbook log-domain
+// Sinkhorn it speeds up (w2SinkhornPlain: same sweeps and stopping rules,
+// every sum in two passes with math.Exp): in 2-D and 3-D, with unequal
+// sizes, far from the origin, with repeated points and with a large ε. The
+// two differ by rounding, by the terms below 2⁻⁵³ of a sum, and in when
+// the symmetric problems stop; each stops once S_ε has changed by less
+// than 10⁻⁶ relative for three sweeps, which in these geometric
+// convergences leaves it within a few 10⁻⁶ of the fixed point: we allow
+// 10⁻⁵ relative. It also requires the same bits under GOMAXPROCS 1 and 2
+// (sums in a fixed order).
+func TestW2SinkhornPlain(t *testing.T) {
+	const tol = 1e-5
+	rng := rand.New(rand.NewPCG(9, 9))
+	cloud := func(n, d int, f func(i int, x []float64)) *Particles {
+		p, _ := NewParticles(n, d, 0)
+		x := make([]float64, d)
+		for i := 0; i < n; i++ {
+			for c := range x {
+				x[c] = rng.NormFloat64()
+			}
+			f(i, x)
+			for c := range x {
+				p.X[c][i] = x[c]
+			}
+		}
+		return p
+	}
+	id := func(int, []float64) {}
+	cases := []struct {
+		name string
+		a, b *Particles
+		eps  float64
+	}{
+		{"2-D", cloud(300, 2, id), cloud(200, 2, func(_ int, x []float64) { x[0] = 2*x[0] + 1 }), 0},
+		{"3-D", cloud(200, 3, id), cloud(150, 3, func(_ int, x []float64) { x[2] += 1 }), 0},
+		{"far", cloud(200, 2, func(_ int, x []float64) { x[0] += 1e3; x[1] -= 2e3 }), cloud(150, 2, func(_ int, x []float64) { x[0] += 1e3 + 0.5; x[1] -= 2e3 }), 0},
+		{"repeated", cloud(200, 2, func(i int, x []float64) { x[0], x[1] = float64(i%5), float64(i%7) }), cloud(150, 2, id), 0},
+		{"large ε", cloud(200, 2, id), cloud(150, 2, func(_ int, x []float64) { x[0] *= 2 }), 3},
+	}
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	for _, c := range cases {
+		runtime.GOMAXPROCS(2)
+		got, err := W2Sinkhorn(c.a, c.b, c.eps)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, _ := w2SinkhornPlain(c.a, c.b, c.eps)
+		if !got.Converged || math.Abs(got.W2-want.W2) > tol*want.W2 {
+			t.Errorf("%s: W2Sinkhorn %v, plain %v", c.name, got, want)
+		}
+		runtime.GOMAXPROCS(1)
+		if one, _ := W2Sinkhorn(c.a, c.b, c.eps); one.W2 != got.W2 {
+			t.Errorf("%s: %v on one core, %v on two", c.name, one.W2, got.W2)
+		}
+	}
+}
+
 // TestW2LawSample2D: in 2-D a law against a sample is estimated by a
 // sample of the law of the same size and the exact assignment; for a
 // sample of N(0, I) against N(0, I) the distance is small.
@@ -436,4 +543,169 @@ func assignReference(cost []float64, n int) ([]int, float64, error) {
 		total += cost[i*n+j]
 	}
 	return col4row, total, nil
+}
+
+// TestExpSinkhorn compares expSinkhorn with math.Exp over its range
+// [−708, 709] (2·10⁶ points and their neighbours): the table entries, the
+// reduction and the polynomial each round once or twice, so the relative
+// error stays within a few ulps (2⁻⁵³ ≈ 1.1·10⁻¹⁶); we allow 10⁻¹⁵.
+func TestExpSinkhorn(t *testing.T) {
+	const tol = 1e-15
+	const n = 2_000_000
+	worst, at := 0.0, 0.0
+	for i := 0; i <= n; i++ {
+		x := -708 + 1417*float64(i)/n
+		for _, y := range []float64{x, math.Nextafter(x, 0), math.Nextafter(x, -1000)} {
+			if y < -708 || y > 709 {
+				continue
+			}
+			want := math.Exp(y)
+			if e := math.Abs(expSinkhorn(y)-want) / want; e > worst {
+				worst, at = e, y
+			}
+		}
+	}
+	if worst > tol {
+		t.Errorf("expSinkhorn: relative error %g at %v", worst, at)
+	}
+	for _, x := range []float64{0, 1, -1, math.Ln2, -math.Ln2 / 128, 600, -45} {
+		if got, want := expSinkhorn(x), math.Exp(x); math.Abs(got-want) > tol*want {
+			t.Errorf("expSinkhorn(%v) = %v, math.Exp %v", x, got, want)
+		}
+	}
+}
+
+// plainSoftminRef returns −log (1/m) Σⱼ exp(hⱼ − |xᵢ − yⱼ|²) by the
+// two-pass method with math.Exp.
+func plainSoftminRef(x [][]float64, i int, y [][]float64, h []float64) float64 {
+	e := make([]float64, len(h))
+	exponents(e, x, i, 0, y, h)
+	mx := math.Inf(-1)
+	for _, v := range e {
+		mx = math.Max(mx, v)
+	}
+	s := 0.0
+	for _, v := range e {
+		s += math.Exp(v - mx)
+	}
+	return -mx - math.Log(s/float64(len(h)))
+}
+
+// sinkhornFixture returns a problem between two random clouds of n and m
+// points in d dimensions at ε, with random potentials of size about 10ε
+// or, when annealed, those of annealing sweeps down to ε.
+func sinkhornFixture(n, m, d int, eps float64, seed uint64, annealed bool) *sinkhorn {
+	rng := rand.New(rand.NewPCG(seed, seed))
+	cloud := func(n int) [][]float64 {
+		c := make([][]float64, d)
+		for k := range c {
+			c[k] = make([]float64, n)
+			for i := range c[k] {
+				c[k][i] = rng.NormFloat64()
+			}
+		}
+		return c
+	}
+	s := newSinkhorn(cloud(n), cloud(m))
+	if annealed {
+		s.anneal(100, eps, 2)
+	}
+	s.setEps(eps)
+	for p := range s.pot {
+		for i := range s.pot[p] {
+			if !annealed {
+				s.pot[p][i] = 10 * eps * rng.NormFloat64()
+			}
+		}
+		scaled(s.scaled[p], s.pot[p], eps)
+	}
+	return s
+}
+
+// TestSinkhornSoftmin checks the one-pass sums against the two-pass method
+// with math.Exp, in 2-D (the fused loop) and 3-D, with the guess fᵢ right,
+// off by 30 or −5 (one pass: the sum is e^30 or e^−5 times about m), and
+// off by −30 or ±1000 (the sum is below s.accept, underflows, or a term
+// overflows: the two-pass fallback).
+// The results are logarithms of sums of up to 10³ terms of relative error
+// ≤ 10⁻¹⁵, each of which is about 1 in magnitude: we allow 10⁻¹³ absolute.
+func TestSinkhornSoftmin(t *testing.T) {
+	const tol = 1e-13
+	for _, d := range []int{2, 3} {
+		s := sinkhornFixture(300, 400, d, 0.01, uint64(d), false)
+		defer s.pool.close()
+		x, y, q := s.coords(pAB)
+		h := s.scaled[q]
+		buf := make([]float64, 400)
+		for i := 0; i < 300; i += 7 {
+			want := plainSoftminRef(x, i, y, h)
+			for _, c := range []struct {
+				off      float64
+				fallback bool
+			}{{0, false}, {30, false}, {-5, false}, {-30, true}, {1000, true}, {-1000, true}} {
+				before := s.fallbacks.Load()
+				got := s.softmin(x, i, want+c.off, y, h, buf)
+				if math.Abs(got-want) > tol*math.Max(1, math.Abs(want)) {
+					t.Fatalf("d = %d, row %d, guess off by %g: %v, want %v", d, i, c.off, got, want)
+				}
+				if fell := s.fallbacks.Load() > before; fell != c.fallback {
+					t.Errorf("d = %d, row %d, guess off by %g: fallback %v", d, i, c.off, fell)
+				}
+			}
+		}
+	}
+}
+
+// TestSinkhornKernel checks the sums through a stored kernel against the
+// two-pass method after the potential summed over has moved since the
+// kernel was built: by up to ±3 at every point (the entries absorb it
+// through w), and by 40 > kernelSlack at some (dirty columns, summed
+// afresh). Tolerance as in TestSinkhornSoftmin.
+func TestSinkhornKernel(t *testing.T) {
+	const tol = 1e-13
+	for _, d := range []int{2, 3} {
+		s := sinkhornFixture(600, 500, d, 0.004, 10+uint64(d), true)
+		defer s.pool.close()
+		s.useKernels()
+		x, y, q := s.coords(pAB)
+		k := s.kern[pAB]
+		if k.prepare(s.scaled[q]) {
+			k.setOrigin(s.scaled[pAB], s.scaled[q])
+			s.build = append(s.build[:0], k)
+			s.pool.run(numTiles(s.na), s.bjob)
+			k.finish()
+		}
+		if k.off {
+			t.Fatalf("d = %d: the kernel was refused", d)
+		}
+		rng := rand.New(rand.NewPCG(5, 5))
+		h := s.scaled[q]
+		for j := range h {
+			h[j] += 3 * (2*rng.Float64() - 1)
+			if j%50 == 0 {
+				h[j] += 40
+			}
+		}
+		if k.prepare(h) || len(k.dirty) != 10 {
+			t.Fatalf("d = %d: %d dirty columns, want 10 and no rebuild", d, len(k.dirty))
+		}
+		checked := 0
+		for i := 0; i < s.na; i++ {
+			t0, r := i/Tile, i%Tile
+			sum := k.rowSum(t0, r)
+			more, over := sumExpAt(x, i, k.f0[i], y, h, k.dirty)
+			if over || sum+more < s.accept {
+				continue // refused: the caller takes the sum afresh
+			}
+			got := k.f0[i] - math.Log((sum+more)/float64(len(h)))
+			want := plainSoftminRef(x, i, y, h)
+			if math.Abs(got-want) > tol*math.Max(1, math.Abs(want)) {
+				t.Fatalf("d = %d, row %d: %v from the kernel, want %v", d, i, got, want)
+			}
+			checked++
+		}
+		if checked < s.na*9/10 {
+			t.Errorf("d = %d: only %d of %d rows summed from the kernel", d, checked, s.na)
+		}
+	}
 }
