@@ -443,7 +443,6 @@ type particleWorker struct {
 	pt                   []float64   // one point
 	pz                   [][]float64 // pair loops: d differences, |z|², a weight (× BlockSize)
 	xp, dp               [][]float64 // random batches: gathered positions and drifts
-	separators           [][][]float64
 	old                  []float64
 }
 
@@ -480,16 +479,12 @@ func newParticleWorker(p *ParticleProblem) *particleWorker {
 }
 
 // machine returns a Machine for prog with its batch-mode registers
-// allocated now, followed by three arrays of the size of its register
-// table: the Machine writes that table at every block, and tables of two
-// workers' machines side by side would share a cache line (false sharing
-// cost two workers a quarter of their speed on langevin).
+// allocated now, so that steps allocate nothing. (The Machine pads the
+// arrays it writes at every block, so workers' machines allocated side by
+// side do not share cache lines.)
 func (w *particleWorker) machine(prog *autodiff.Program) *autodiff.Machine {
 	m := prog.NewMachine()
 	m.EvalBatch(soaBlocks(len(prog.Inputs), 1), soaBlocks(len(prog.Outputs), 1), 1)
-	for range 3 {
-		w.separators = append(w.separators, make([][]float64, prog.Slots()))
-	}
 	return m
 }
 
