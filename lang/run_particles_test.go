@@ -257,6 +257,28 @@ func TestParticleDivergenceWritesNothing(t *testing.T) {
 	}
 }
 
+// TestParticleSingularKernel: a kernel whose gradient is not finite at 0
+// (log|z| in 1-D, 1/|z| in 2-D) stops the run at step 1 with the
+// kernel's offending term, and a hint that does not blame h; a blob run
+// without entropy reports no ε.
+func TestParticleSingularKernel(t *testing.T) {
+	for _, src := range []string{
+		"density q(x)\ndef K(z) = log(abs(z))\nfunctional A[q] = interaction(K)\nrun A from sample(normal(0, 1), 100) using particles(h = 0.01) for 10 steps\n",
+		"density q(x[2])\ndef K(z[2]) = 1/sqrt(norm2(z))\nfunctional A[q] = interaction(K) + entropy()\nrun A from sample(normal([0, 0], [1, 1]), 100) using langevin(h = 0.01) for 10 steps\n",
+	} {
+		_, err := runScript(t, src, Options{})
+		e, ok := err.(*Error)
+		if !ok || e.Pos.Line != 4 || !strings.Contains(e.Msg, "diverged at step 1") || !strings.Contains(e.Msg, "the interaction kernel's gradient is not finite at 0") ||
+			!strings.Contains(e.Hint, "no step size helps") || strings.Contains(e.Hint, "h = ") {
+			t.Errorf("%s: error %v", src, err)
+		}
+	}
+	r, _ := particleRecord(t, "density q(x)\ndef K(z) = exp(-z^2/2)\nfunctional A[q] = interaction(K)\nrun A from sample(normal(0, 1), 50) using blob(h = 0.01) for 2 steps\n", Options{})
+	if _, has := r.Diagnostics["eps"]; has {
+		t.Errorf("a blob run without entropy reports ε: %v", r.Diagnostics)
+	}
+}
+
 // TestParticleBadInput: errors are positioned at what is wrong and say
 // what to do.
 func TestParticleBadInput(t *testing.T) {

@@ -76,7 +76,9 @@
 // cores. Steps allocate nothing. EstimateParticleBytes bounds a run's
 // memory; runs and samples over the budget (half the available memory by
 // default) are refused before allocating. A particle that turns non-finite
-// stops the run with a *DivergedError naming the step and a smaller h.
+// stops the run with a *DivergedError naming the step and a smaller h, or,
+// when the drift was not finite where the particles stood (a kernel
+// singular at 0, a potential at a starting point), the term to blame.
 //
 // Distributions (Dist) are Normal, Uniform, Mix, Points and Gibbs (exp(−V)
 // exactly in 1-D by a tabulated inverse CDF, by MALA chains in d ≥ 2);
@@ -85,7 +87,8 @@
 // W2 picks a Wasserstein distance: the closed form for Gaussians, quantile
 // functions in 1-D (samples, a sample against a law, two laws), the exact
 // assignment (Assign: Jonker–Volgenant warmed up by an auction) up to 2000
-// points, and debiased log-domain Sinkhorn beyond, with its ε reported.
+// points, and debiased log-domain Sinkhorn beyond, with its ε reported
+// (3000 points a side in 2-D in about a second on two cores).
 //
 // # Grids and JKO steps
 //

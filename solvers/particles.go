@@ -234,7 +234,8 @@ type ParticleResult struct {
 	X *Particles
 	// Accept is mala's acceptance rate over the whole run (NaN otherwise).
 	Accept float64
-	// Eps is the blob's ε and Bandwidth svgd's last bandwidth (NaN otherwise).
+	// Eps is the blob's ε (when there is an entropy for it to smooth) and
+	// Bandwidth svgd's last bandwidth (NaN otherwise).
 	Eps, Bandwidth float64
 }
 
@@ -715,7 +716,9 @@ func (r *particleRun) loop() (*ParticleResult, error) {
 	case *MALA:
 		res.Accept = m.totalAccept()
 	case *Blob:
-		res.Eps = m.eps
+		if r.p.Diffusion != 0 { // ε smooths the entropy's density only
+			res.Eps = m.eps
+		}
 	case *SVGD:
 		res.Bandwidth = m.bw
 	}
@@ -757,16 +760,45 @@ func (r *particleRun) checkFail() error {
 		for c := range e.X {
 			e.X[c] = r.x[c][i]
 		}
+		potBad := false
 		if t := r.p.Potential; t != nil {
 			m := t.Grad.NewMachine()
 			if src := m.FirstNonFinite(e.X); src != nil {
 				e.Source = "the potential's gradient is not finite there: " + autodiff.String(src)
+				potBad = true
 			}
 		}
-		e.Bound = fmt.Sprintf("the step h = %g is probably too large for the drift there: try h = %g or smaller (explicit schemes need h < 2/L, L the drift's Lipschitz constant)", r.h, r.h/10)
+		switch {
+		case r.p.Interaction != nil && !allFinite(r.gradW0):
+			// the term j = i of every particle's interaction drift
+			prog := r.p.Interaction.Grad
+			src := "the interaction kernel's gradient is not finite at 0"
+			if n := prog.NewMachine().FirstNonFinite(make([]float64, r.d)); n != nil {
+				at := make([]string, len(prog.Inputs))
+				for k, v := range prog.Inputs {
+					at[k] = autodiff.String(v)
+				}
+				src += fmt.Sprintf(": %s at %s = 0", autodiff.String(n), strings.Join(at, " = "))
+			}
+			e.Source = joinSources(e.Source, src)
+			e.Bound = "every particle meets itself (xᵢ − xᵢ = 0) in the interaction's drift −(1/N)Σⱼ∇K(xᵢ − xⱼ), so no step size helps: use a kernel whose gradient is finite at 0, e.g. one smoothed at a small scale δ (abs(z) → sqrt(norm2(z) + δ^2))"
+		case potBad && r.step == 1:
+			// the particle has not moved: the step cannot be the cause
+			e.Bound = "the drift is not finite at the particle's starting point, so no step size helps: start the particles where the potential's gradient is finite"
+		default:
+			e.Bound = fmt.Sprintf("the step h = %g is probably too large for the drift there: try h = %g or smaller (explicit schemes need h < 2/L, L the drift's Lipschitz constant)", r.h, r.h/10)
+		}
 		return e
 	}
 	return nil
+}
+
+// joinSources joins two explanations of a failure with "; ".
+func joinSources(a, b string) string {
+	if a == "" {
+		return b
+	}
+	return a + "; " + b
 }
 
 // inRange reports whether v is a usable coordinate: |v| < MaxCoordinate.

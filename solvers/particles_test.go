@@ -314,6 +314,15 @@ func TestBlobHeatFlow(t *testing.T) {
 	ptWithin(t, "mean", res.Final.Mean[0], m0[0], roundTol)
 	ptWithin(t, "variance", res.Final.Var[0], v, 0.015*2*res.T)
 	ptWithin(t, "variance vs v₀ + 2t", res.Final.Var[0], v0[0]+2*res.T, 0.015*2*res.T+math.Abs(v-v0[0]-2*res.T))
+	if res.Eps != eps {
+		t.Errorf("the blob's ε is reported as %v, want %v", res.Eps, eps)
+	}
+	// without an entropy ε smooths nothing and is not reported
+	W, z := ptGaussKernel(1)
+	res = ptRun(t, &ParticleProblem{Dim: 1, Interaction: ptTerm(t, W, z, false)}, ptQuantileCloud(t, 50, 0, 1), &Blob{H: h}, &ParticleSettings{MaxSteps: 2})
+	if !math.IsNaN(res.Eps) {
+		t.Errorf("a blob run without entropy reports ε = %v", res.Eps)
+	}
 }
 
 // TestBlobEnergyDecreases checks that the blob method decreases its
@@ -447,6 +456,45 @@ func TestParticleDiverges(t *testing.T) {
 	for _, v := range cloud.X[0] {
 		if !inRange(v) {
 			t.Fatalf("langevin wrote %v into the cloud", v)
+		}
+	}
+}
+
+// TestParticleSingularDrift checks that a drift that is not finite where
+// the particles start does not blame the step: a kernel singular at 0
+// (log|z|, whose gradient 1/z is not finite at the term j = i of every
+// particle's sum, exactly or by random batches, in every method with an
+// interaction) and a potential whose gradient is not finite at some
+// starting points (√x below 0).
+func TestParticleSingularDrift(t *testing.T) {
+	z := ad.Symbol("z", 0)
+	logAbs := ptTerm(t, ad.Call("log", ad.Call("abs", z)), []*ad.Node{z}, false)
+	x := ad.Symbol("x", 0)
+	sqrtV := ptTerm(t, ad.PowNum(x, ad.Rat(1, 2)), []*ad.Node{x}, false)
+	cases := []struct {
+		name   string
+		p      *ParticleProblem
+		m      ParticleMethod
+		batch  int
+		source string
+	}{
+		{"particles", &ParticleProblem{Dim: 1, Interaction: logAbs}, &Deterministic{H: 0.01}, 0, "interaction kernel's gradient is not finite at 0"},
+		{"batches", &ParticleProblem{Dim: 1, Interaction: logAbs}, &Deterministic{H: 0.01}, 2, "interaction kernel's gradient is not finite at 0"},
+		{"langevin", &ParticleProblem{Dim: 1, Interaction: logAbs, Diffusion: 1}, &Langevin{H: 0.01}, 0, "interaction kernel's gradient is not finite at 0"},
+		{"blob", &ParticleProblem{Dim: 1, Interaction: logAbs, Diffusion: 1}, &Blob{H: 0.01}, 0, "interaction kernel's gradient is not finite at 0"},
+		{"svgd", &ParticleProblem{Dim: 1, Interaction: logAbs, Diffusion: 1}, &SVGD{H: 0.01}, 0, "interaction kernel's gradient is not finite at 0"},
+		{"potential", &ParticleProblem{Dim: 1, Potential: sqrtV}, &Deterministic{H: 0.01}, 0, "the potential's gradient is not finite there"},
+		{"potential-langevin", &ParticleProblem{Dim: 1, Potential: sqrtV, Diffusion: 1}, &Langevin{H: 0.01}, 0, "the potential's gradient is not finite there"},
+	}
+	for _, c := range cases {
+		cloud := ptQuantileCloud(t, 300, 0, 1)
+		_, err := RunParticles(c.p, cloud, c.m, &ParticleSettings{MaxSteps: 10, Batch: c.batch})
+		var de *DivergedError
+		if !errors.As(err, &de) {
+			t.Fatalf("%s: got %v, want a DivergedError", c.name, err)
+		}
+		if de.Step != 1 || !strings.Contains(de.Source, c.source) || !strings.Contains(de.Bound, "no step size helps") || strings.Contains(de.Bound, "h = ") {
+			t.Errorf("%s: %s (hint: %s)", c.name, de, de.Bound)
 		}
 	}
 }
