@@ -137,5 +137,29 @@ func powInt(x float64, n int64) float64 {
 	case -2:
 		return 1 / (x * x)
 	}
+	// small exponents by repeated squaring (a few multiplications instead
+	// of math.Pow's logarithm and exponential; batch mode runs this per point)
+	if n >= -maxSquaringPow && n <= maxSquaringPow {
+		k := n
+		if k < 0 {
+			k = -k
+		}
+		r, b := 1.0, x
+		for ; k > 0; k >>= 1 {
+			if k&1 == 1 {
+				r *= b
+			}
+			b *= b
+		}
+		if n < 0 {
+			return 1 / r
+		}
+		return r
+	}
 	return math.Pow(x, float64(n))
 }
+
+// maxSquaringPow bounds the integer exponents computed by repeated
+// squaring: at most 2·log₂ 64 = 12 multiplications, each adding half an
+// ulp of rounding.
+const maxSquaringPow = 64

@@ -32,10 +32,10 @@ func init() {
 	}
 }
 
-// otherTermMethods are the methods that handle terms of δF/δq that
-// particles cannot see (derivatives of q, q itself other than through
-// log q, general nonlocal terms): they solve for the density itself.
-var otherTermMethods = []string{"grid"}
+// otherTermMethods says which methods handle terms of δF/δq that particles
+// cannot see (derivatives of q, q itself other than through log q, general
+// nonlocal terms): they solve for the density itself.
+const otherTermMethods = "grid (or, in one dimension and without derivatives of q, jko)"
 
 // particleTerms is a functional's variational derivative split for
 // particle methods,
@@ -98,7 +98,7 @@ func splitParticleTerms(f *funcInfo) (*particleTerms, error) {
 	q := sp.Q(sp.Var, nil)
 	var pot, kern []*ad.Node
 	constant := ad.Zero()
-	for _, t := range summands(vd) {
+	for _, t := range ad.Summands(vd) {
 		switch {
 		case t.IsConstant():
 			constant = ad.Add(constant, t)
@@ -139,21 +139,6 @@ func splitParticleTerms(f *funcInfo) (*particleTerms, error) {
 	return pt, nil
 }
 
-// summands returns the terms of a sum (each with its coefficient), the
-// constant included; any other expression is its own single term.
-func summands(e *ad.Node) []*ad.Node {
-	if e.Kind() != ad.KSum {
-		return []*ad.Node{e}
-	}
-	out := make([]*ad.Node, 0, len(e.Args())+1)
-	for i, a := range e.Args() {
-		out = append(out, ad.Scale(a, e.Coefs()[i]))
-	}
-	if c := e.Const(); !c.IsZero() {
-		out = append(out, ad.Number(c))
-	}
-	return out
-}
 
 // dependsOnX reports whether e depends on the density's own variable (a
 // coordinate, or a jet of q at x).
@@ -444,7 +429,7 @@ func (r *particleRun) rejectedError() *Error {
 		msg += fmt.Sprintf(" (and %d more such term%s)", k, plural(k))
 	}
 	return r.errAt(r.st.Method.Name, "%s", msg).
-		withHint(fmt.Sprintf("particle methods handle a potential, interactions ∫K(x − y)q(y)dy and the entropy; for this functional use %s", strings.Join(otherTermMethods, " or ")))
+		withHint(fmt.Sprintf("particle methods handle a potential, interactions ∫K(x − y)q(y)dy and the entropy; for this functional use %s", otherTermMethods))
 }
 
 // termError reports a part of the functional the method cannot handle,
