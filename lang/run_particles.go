@@ -139,7 +139,6 @@ func splitParticleTerms(f *funcInfo) (*particleTerms, error) {
 	return pt, nil
 }
 
-
 // dependsOnX reports whether e depends on the density's own variable (a
 // coordinate, or a jet of q at x).
 func (pt *particleTerms) dependsOnX(e *ad.Node) bool {
