@@ -57,6 +57,7 @@ const (
 	opStep
 	opExpMul // d = K1·a·exp(K2 + K0·b·c): x·exp(−x²/2) and exp(k·u) in one step
 	opPoly   // d = P(a), P(a²) or a·P(a²) as D is polyPlain, polyEven or polyOdd; P has the C coefficients polyK[B:], highest degree first (Horner's rule)
+	opRun    // runs[A]: one instruction repeated with strided slots (scalar mode only; see runs.go)
 	numOps
 )
 
@@ -99,14 +100,20 @@ type Program struct {
 	out        []int32   // slot of each output: outBase, outBase+1, …
 	outBase    int32     // the first output slot
 	one        int32     // the constant slot holding 1
+
+	// scalar mode runs scalarCode: code with its strided repetitions
+	// turned into opRuns (runs.go), over nscalar ≥ nslots slots
+	scalarCode []Instr
+	runs       []run
+	nscalar    int
 }
 
 // Len returns the number of instructions.
 func (p *Program) Len() int { return len(p.code) }
 
 // Slots returns the number of registers the program uses: a Machine holds
-// this many float64s in scalar mode and this many blocks of BlockSize in
-// batch mode.
+// this many blocks of BlockSize in batch mode, and this many float64s or a
+// few more (the temporaries of its loops, see runs.go) in scalar mode.
 func (p *Program) Slots() int { return p.nslots }
 
 // Code returns the instructions (for inspection and tests).
@@ -235,6 +242,7 @@ func (c *compiler) compile() (*Program, error) {
 		}
 		c.add(Instr{Op: opCopy, Dst: p.out[i], A: s}, o)
 	}
+	p.buildRuns()
 	return p, nil
 }
 
