@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strconv"
+	"strings"
 
 	"gonum.org/v1/gonum/mat"
 )
@@ -42,6 +44,14 @@ const (
 	// DegenerateTol: an eigenvalue λ with |λ| ≤ DegenerateTol·max(1, max|λᵢ|)
 	// counts as zero.
 	DegenerateTol = 1e-8
+	// criticalNearStep: a point where ∇f is at rounding level is accepted
+	// only if the Newton step from it, −H⁻¹∇f (about the distance to the
+	// critical point it heads for), is at most criticalNearStep·(1 + ‖x‖∞).
+	// A small gradient alone does not make a critical point: exp(x) at
+	// x = −40 has ∇f ≈ 4·10⁻¹⁸ and the Newton step −1, for ever. Near a
+	// degenerate critical point of order m the step is x/(m − 1) and
+	// shrinks geometrically, so the iteration gets there a few steps later.
+	criticalNearStep = 1e-3
 )
 
 // FindCritical solves ∇f(x) = 0 from x0 by Newton's method, H(x)d = −∇f(x),
@@ -92,10 +102,12 @@ func FindCritical(p *Problem, x0 []float64) (*CriticalPoint, error) {
 		if !allFiniteDense(hd) {
 			return nil, fmt.Errorf("the Hessian is not finite at %v", x)
 		}
-		// converged?
+		// converged? ∇f at rounding level, and x near the point where it vanishes
 		hn := mat.Norm(hd, math.Inf(1))
 		if math.Sqrt(2*phi) <= CriticalGradTol*unitRoundoff*(1+hn*(1+vnormInf(x))) || phi == 0 {
-			return classify(p, x, f, math.Sqrt(2*phi), hs, it-1)
+			if pinvStep(hs, g) <= criticalNearStep*(1+vnormInf(x)) {
+				return classify(p, x, f, math.Sqrt(2*phi), hs, it-1)
+			}
 		}
 		newton := lambda == 0 && solveLU(hd, dv, gv, "Hessian") == nil
 		if newton {
@@ -190,7 +202,48 @@ func FindCritical(p *Problem, x0 []float64) (*CriticalPoint, error) {
 			}
 		}
 	}
+	p.Hess(hs, x)
+	if step := pinvStep(hs, g); step > criticalNearStep*(1+vnormInf(x)) {
+		return nil, fmt.Errorf("Newton on ∇f = 0 does not settle: after %d iterations it is at %v, and the next step is %.3g long (‖∇f‖ = %.3g)",
+			CriticalMaxIter, roundAll(x), step, math.Sqrt(2*phi))
+	}
 	return nil, fmt.Errorf("Newton on ∇f = 0 did not converge in %d iterations (‖∇f‖ = %.3g at %v)", CriticalMaxIter, math.Sqrt(2*phi), roundAll(x))
+}
+
+// pinvStep returns ‖H⁺∇f‖∞, the length of the Newton step with the
+// pseudo-inverse of the symmetric H: eigenvalues below n·ε·max|λᵢ| (zero to
+// rounding) are left out, so that a singular Hessian gives the step in the
+// directions where it is not singular, and a nearly singular one the long
+// step it asks for.
+func pinvStep(hs *mat.SymDense, g []float64) float64 {
+	var eig mat.EigenSym
+	if !eig.Factorize(hs, true) {
+		return math.Inf(1)
+	}
+	lambda := eig.Values(nil)
+	var v mat.Dense
+	eig.VectorsTo(&v)
+	n := len(g)
+	cut := 0.0
+	for _, l := range lambda {
+		cut = math.Max(cut, math.Abs(l))
+	}
+	cut *= float64(n) * unitRoundoff
+	d := make([]float64, n)
+	for k, l := range lambda {
+		if math.Abs(l) <= cut {
+			continue
+		}
+		c := 0.0 // (v_k · ∇f)/λ_k
+		for i := range n {
+			c += v.At(i, k) * g[i]
+		}
+		c /= l
+		for i := range n {
+			d[i] += c * v.At(i, k)
+		}
+	}
+	return vnormInf(d)
 }
 
 // classifyStuck accepts a point where no step decreases ‖∇f‖ if ∇f is
@@ -311,16 +364,11 @@ func allFiniteDense(m *mat.Dense) bool {
 	return true
 }
 
-// roundAll rounds coordinates to 6 significant digits for messages.
-func roundAll(x []float64) []float64 {
-	out := make([]float64, len(x))
+// roundAll formats coordinates with 6 significant digits for messages.
+func roundAll(x []float64) string {
+	parts := make([]string, len(x))
 	for i, v := range x {
-		if v == 0 || !isFinite(v) {
-			out[i] = v
-			continue
-		}
-		e := math.Pow(10, 5-math.Floor(math.Log10(math.Abs(v))))
-		out[i] = math.Round(v*e) / e
+		parts[i] = strconv.FormatFloat(v, 'g', 6, 64)
 	}
-	return out
+	return "[" + strings.Join(parts, ", ") + "]"
 }

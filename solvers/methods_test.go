@@ -326,4 +326,24 @@ func TestFindCritical(t *testing.T) {
 	if _, err := FindCritical(p, []float64{0, 0}); err == nil {
 		t.Error("a linear function has a critical point")
 	}
+	// no critical point either, but ∇f → 0 along the way Newton runs off:
+	// exp(x) + y² (step −1 in x for ever), atan(x) + y² and
+	// 1/(1 + x²) + y² (steps that grow with x)
+	for _, c := range []struct {
+		f    *ad.Node
+		vars []*ad.Node
+		x0   []float64
+	}{
+		{ad.Add(ad.Call("exp", x), sq(y)), vars, []float64{0, 1}},
+		{ad.Call("exp", x), vars[:1], []float64{-40}}, // ∇f ≈ 4·10⁻¹⁸ at the start
+		{ad.Add(ad.Call("atan", x), sq(y)), vars, []float64{0.5, 1}},
+		{ad.Add(ad.Div(num(1), ad.Add(num(1), sq(x))), sq(y)), vars, []float64{3, 1}},
+	} {
+		p := compile(t, c.f, c.vars, Needs{Hessian: true})
+		if cp, err := FindCritical(p, c.x0); err == nil {
+			t.Errorf("%s from %v: a %s critical point at %v", ad.String(c.f), c.x0, cp.Kind, cp.X)
+		} else if !strings.Contains(err.Error(), "does not settle") {
+			t.Errorf("%s from %v: %v", ad.String(c.f), c.x0, err)
+		}
+	}
 }
