@@ -591,13 +591,19 @@ func (rc *runCtx) runError(err error) *Error {
 		if de.Source != "" {
 			e.Msg += "; " + de.Source
 		}
-		if de.Bound != "" {
+		switch {
+		case de.Runaway:
+			e.Hint = "f decreased at every step: it looks unbounded below along the flow, which then runs off by itself (a smaller step would not help)"
+		case de.Bound != "":
 			e.Hint = de.Bound + "; take a smaller step"
 			if rc.target != "" {
 				e.Hint += " or an implicit method"
 			}
-		} else if de.Step > 0 {
+		case de.Step > 0:
 			e.Hint = "take a smaller step"
+			if _, adaptive := rc.params["rtol"]; adaptive {
+				e.Hint = "tighten rtol and atol"
+			}
 		}
 		return e
 	case asStepError(err, &se):

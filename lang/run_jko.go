@@ -168,7 +168,11 @@ func (r *jkoRun) execute() *Error {
 		case errors.As(rerr, &de) && de.Step == 0:
 			return r.errAt(st.From, "cannot start the run: %s", de.Reason)
 		case errors.As(rerr, &de):
-			return r.errAt(st.Method, "jko stopped at step %d (t = %s): %s", de.Step, FormatNumber(de.T, 6), de.Reason).withHint("take a smaller tau")
+			e := r.errAt(st.Method, "jko stopped at step %d (t = %s): %s", de.Step, FormatNumber(de.T, 6), de.Reason)
+			if de.Bound != "" { // a step too large for the energy; not a flow that runs away by itself
+				e.Hint = de.Bound
+			}
+			return e
 		}
 		return r.errAt(st.Method, "jko: %v", rerr)
 	}

@@ -11,6 +11,8 @@ import (
 	ad "flowlang/autodiff"
 	"flowlang/internal/plotting"
 	"flowlang/solvers"
+
+	"gonum.org/v1/gonum/floats"
 )
 
 // objectiveQuantities are what an until condition of an objective's run tests.
@@ -311,7 +313,7 @@ func (r *objectiveRun) plot(p *solvers.Problem, res *solvers.Result) *Error {
 // record builds the run's JSON record and human summary.
 func (r *objectiveRun) record(res *solvers.Result, wall float64) *RunRecord {
 	d := res.Diagnostics
-	gradNorm := math.Sqrt(vdot(res.Grad, res.Grad))
+	gradNorm := floats.Norm(res.Grad, 2) // scaled: no overflow or underflow of the squares
 	rec := &RunRecord{
 		Kind: "run", Line: startLine(r.st), Target: r.o.name, Method: r.method.Name,
 		Params: r.numericParams(), Steps: res.Steps, T: res.T,
@@ -411,12 +413,4 @@ func shortVec(x []float64) string {
 	}
 	head := fmtVec(x[:show-2], 6)
 	return fmt.Sprintf("%s, …, %s] (%d coordinates)", head[:len(head)-1], FormatNumber(x[len(x)-1], 6), len(x))
-}
-
-func vdot(a, b []float64) float64 {
-	s := 0.0
-	for i, v := range a {
-		s += v * b[i]
-	}
-	return s
 }

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"time"
 
+	"gonum.org/v1/gonum/floats"
 	"gonum.org/v1/gonum/mat"
 )
 
@@ -101,7 +102,7 @@ func (r *runner) run(x0 []float64) (*Result, error) {
 	r.res.Evaluations++
 	r.f0 = r.loc.F
 	g2 := vdot(r.loc.Grad, r.loc.Grad)
-	if !isFinite(r.loc.F) || !isFinite(g2) {
+	if !isFinite(r.loc.F) || !allFinite(r.loc.Grad) {
 		what := "f"
 		if isFinite(r.loc.F) {
 			what = "∇f"
@@ -160,7 +161,7 @@ func (r *runner) run(x0 []float64) (*Result, error) {
 		r.scratchX, r.scratchG = make([]float64, n), make([]float64, n)
 		r.nextRowT = r.loc.T + s.EveryT
 		r.lastRowT = r.loc.T
-		if err := r.row(r.loc.X, r.loc.F, r.loc.T, g2, r.mon); err != nil {
+		if err := r.row(r.loc.X, r.loc.Grad, r.loc.F, r.loc.T, g2, r.mon); err != nil {
 			return r.finish(err)
 		}
 	}
@@ -243,7 +244,7 @@ func (r *runner) run(x0 []float64) (*Result, error) {
 					gi := g[i]
 					g2 += gi * gi
 				}
-				if sum := f + g2; sum-sum != 0 || math.Abs(f) > fBlow {
+				if sum := f + g2; (sum-sum != 0 || math.Abs(f) > fBlow) && !onlyNormOverflows(f, fBlow, g) {
 					loc.F, loc.T = f, T
 					copy(loc.X, x)
 					copy(loc.Grad, g)
@@ -251,10 +252,10 @@ func (r *runner) run(x0 []float64) (*Result, error) {
 					switch {
 					case !isFinite(f):
 						return r.finish(r.diverged(fmt.Sprintf("f = %v", f), true))
-					case !isFinite(g2):
+					case !allFinite(g):
 						return r.finish(r.diverged("∇f is not finite", true))
 					}
-					return r.finish(r.diverged(fmt.Sprintf("f = %.3g grew without bound", f), false))
+					return r.finish(r.runaway(r.diverged(fmt.Sprintf("f = %.3g grew without bound", f), false)))
 				}
 				if inc := f - fPrev; inc > incTol && inc > IncreaseTol*math.Abs(fPrev) {
 					d.Monotone = false
@@ -301,15 +302,15 @@ func (r *runner) run(x0 []float64) (*Result, error) {
 		}
 		// non-finite f or ∇f: f + ‖∇f‖² is NaN or ±Inf, and then so is its
 		// difference with itself
-		if sum := loc.F + g2; sum-sum != 0 || math.Abs(loc.F) > fBlow {
+		if sum := loc.F + g2; (sum-sum != 0 || math.Abs(loc.F) > fBlow) && !onlyNormOverflows(loc.F, fBlow, grad) {
 			r.step, r.xprev = step, xprev
 			switch {
 			case !isFinite(loc.F):
 				return r.finish(r.diverged(fmt.Sprintf("f = %v", loc.F), true))
-			case !isFinite(g2):
+			case !allFinite(grad):
 				return r.finish(r.diverged("∇f is not finite", true))
 			}
-			return r.finish(r.diverged(fmt.Sprintf("f = %.3g grew without bound", loc.F), false))
+			return r.finish(r.runaway(r.diverged(fmt.Sprintf("f = %.3g grew without bound", loc.F), false)))
 		}
 
 		// diagnostics
@@ -349,7 +350,7 @@ func (r *runner) run(x0 []float64) (*Result, error) {
 		}
 	}
 	if (s.Every > 0 || s.EveryT > 0) && !r.rowDone() {
-		if err := r.row(r.loc.X, r.loc.F, r.loc.T, g2, r.mon); err != nil {
+		if err := r.row(r.loc.X, r.loc.Grad, r.loc.F, r.loc.T, g2, r.mon); err != nil {
 			return r.finish(err)
 		}
 	}
@@ -370,7 +371,7 @@ func (r *runner) run(x0 []float64) (*Result, error) {
 func (r *runner) housekeeping(g2 float64) (bool, error) {
 	s, step := r.s, r.step
 	if step == r.nextRow {
-		if err := r.row(r.loc.X, r.loc.F, r.loc.T, g2, r.mon); err != nil {
+		if err := r.row(r.loc.X, r.loc.Grad, r.loc.F, r.loc.T, g2, r.mon); err != nil {
 			return false, err
 		}
 		r.nextRow += s.Every
@@ -388,7 +389,7 @@ func (r *runner) housekeeping(g2 float64) (bool, error) {
 			return true, nil
 		}
 		if n := vnormInf(r.loc.X); n > r.xBlow {
-			return false, r.diverged(fmt.Sprintf("‖x‖∞ = %.3g grew without bound", n), false)
+			return false, r.runaway(r.diverged(fmt.Sprintf("‖x‖∞ = %.3g grew without bound", n), false))
 		}
 		if s.Progress != nil {
 			if now := time.Now(); now.Sub(r.lastTick) >= ProgressInterval {
@@ -440,7 +441,7 @@ func (r *runner) conditionMet(step int, g2 float64) (Condition, bool) {
 				v += timeSlack * math.Max(1, math.Abs(c.Value))
 			}
 		case QGradNorm:
-			v = math.Sqrt(g2)
+			v = gradNorm(g2, r.loc.Grad)
 		case QValue:
 			v = r.loc.F
 		}
@@ -474,13 +475,13 @@ func (r *runner) updateMonitors() {
 	}
 }
 
-func (r *runner) row(x []float64, f, t, g2 float64, mon []float64) error {
+func (r *runner) row(x, g []float64, f, t, g2 float64, mon []float64) error {
 	r.lastRow = r.step
 	if r.s.Row == nil {
 		return nil
 	}
 	row := &r.rowBuf
-	row.Step, row.T, row.X, row.F, row.GradNorm, row.Monitors = r.step, t, x, f, math.Sqrt(g2), mon
+	row.Step, row.T, row.X, row.F, row.GradNorm, row.Monitors = r.step, t, x, f, gradNorm(g2, g), mon
 	return r.s.Row(row)
 }
 
@@ -499,7 +500,7 @@ func (r *runner) denseRow(t float64) error {
 		r.s.Monitor(mon, r.scratchX, t)
 	}
 	r.lastRowT = t
-	return r.row(r.scratchX, f, t, vdot(r.scratchG, r.scratchG), mon)
+	return r.row(r.scratchX, r.scratchG, f, t, vdot(r.scratchG, r.scratchG), mon)
 }
 
 // rowDone reports whether the final state has had its row.
@@ -523,6 +524,17 @@ func (r *runner) diverged(reason string, atNewPoint bool) *DivergedError {
 	}
 	if st, ok := r.m.(Stable); ok && r.p.Hess != nil && r.p.Dim <= MaxBoundDim {
 		e.Bound = r.stabilityBound(st)
+	}
+	return e
+}
+
+// runaway marks a blow-up during which f never rose (the diagnostics'
+// monotonicity so far) and which ended with f very negative, or with x far
+// out: the flow of an f unbounded below, or of one that decreases towards
+// infinity, running its course.
+func (r *runner) runaway(e *DivergedError) *DivergedError {
+	if r.res.Diagnostics.Monotone && r.loc.F <= r.f0 {
+		e.Runaway = true
 	}
 	return e
 }
@@ -565,6 +577,23 @@ func largestEigenvalue(p *Problem, x []float64) (float64, bool) {
 	}
 	vals := eig.Values(nil)
 	return slices.Max(vals), true
+}
+
+// gradNorm returns ‖g‖₂ given g2 = Σgᵢ² as summed in the step loops:
+// √g2 where that is exact to rounding, and otherwise (g2 overflowed, or
+// underflowed from gradients below about 10⁻¹⁴⁰) gonum's scaled 2-norm.
+func gradNorm(g2 float64, g []float64) float64 {
+	if g2 >= 0x1p-900 && g2 <= 0x1p900 {
+		return math.Sqrt(g2)
+	}
+	return floats.Norm(g, 2)
+}
+
+// onlyNormOverflows reports whether a step that tripped the non-finite
+// test did so only because ‖∇f‖² overflowed: f finite and within the
+// blow-up bound, every component of ∇f finite.
+func onlyNormOverflows(f, fBlow float64, g []float64) bool {
+	return isFinite(f) && math.Abs(f) <= fBlow && allFinite(g)
 }
 
 func vdot(a, b []float64) float64 {

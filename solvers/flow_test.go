@@ -552,3 +552,26 @@ func TestEulerFastPathIsTheSameRun(t *testing.T) {
 		}
 	}
 }
+
+// TestGradNormScale: ‖∇f‖ is reported and tested without overflow or
+// underflow of its squares. 10²⁰⁰·x²/2 has ∇f = 10²⁰⁰ (its square is not a
+// float64) and euler with h = 10⁻²⁰⁰ reaches the minimum in one step; the
+// implicit flow of x² + y² stops at gradnorm < 10⁻³⁰⁰ when ‖∇f‖ = 2√2·|x|
+// crosses it, not when the square of a coordinate underflows.
+func TestGradNormScale(t *testing.T) {
+	x, y := ad.Symbol("x", 0), ad.Symbol("y", 0)
+	huge := compile(t, ad.Mul(ad.FloatNode(0.5e200), sq(x)), []*ad.Node{x}, Needs{})
+	res, err := Flow(huge, []float64{1}, &Euler{H: 1e-200}, &Settings{MaxSteps: 3, MethodName: "euler"})
+	if err != nil || res.X[0] != 0 {
+		t.Errorf("10²⁰⁰·x²/2 by euler: %v, x = %v", err, res.X)
+	}
+	p := compile(t, ad.Add(sq(x), sq(y)), []*ad.Node{x, y}, Needs{Hessian: true})
+	res, err = Flow(p, []float64{1, 1}, &ImplicitEuler{H: 0.1}, &Settings{Until: []Condition{{QGradNorm, "<", 1e-300}}, MethodName: "implicit_euler"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// each step divides x by 1.2: the first ‖∇f‖ below 10⁻³⁰⁰ is above 10⁻³⁰⁰/1.2
+	if g := 2 * math.Sqrt2 * res.X[0]; res.Status != ConditionMet || g >= 1e-300 || g < 1e-300/1.2*(1-1e-9) {
+		t.Errorf("stopped with status %v at x = %v, ‖∇f‖ = %v", res.Status, res.X, g)
+	}
+}

@@ -104,8 +104,11 @@ func (m *ImplicitEuler) Step(loc *Location) error {
 			zn = math.Max(zn, math.Abs(z[i]))
 		}
 		// the tolerance: relative to the gradients, plus the rounding of
-		// (z − x_k)/h and of ∇f itself (≈ ε‖∇²f‖‖z‖ from cancellations)
-		tol := proxRtol*(gk+vnormInf(g)) + 8*unitRoundoff*(math.Max(zn, xkn)/h+hn*zn)
+		// (z − x_k)/h and of ∇f itself (≈ ε‖∇²f‖‖z‖ from cancellations),
+		// and the absolute spacing of subnormal numbers, where relative
+		// rounding no longer holds (a flow that reaches 10⁻³⁰⁸)
+		tol := proxRtol*(gk+vnormInf(g)) + 8*unitRoundoff*(math.Max(zn, xkn)/h+hn*zn) +
+			8*math.SmallestNonzeroFloat64*(1/h+hn+1)
 		if rn <= tol || rn == 0 {
 			converged = true
 			break
@@ -139,7 +142,7 @@ func (m *ImplicitEuler) Step(loc *Location) error {
 				step = math.Max(step, math.Abs(s))
 				zt[i] = z[i] + s
 			}
-			if step <= 4*unitRoundoff*zn {
+			if step <= 4*unitRoundoff*zn+4*math.SmallestNonzeroFloat64 {
 				break // z no longer moves: as converged as rounding allows
 			}
 			fTrial := p.FuncGrad(g, zt)
@@ -167,7 +170,7 @@ func (m *ImplicitEuler) Step(loc *Location) error {
 		// a full Newton correction 1e-10 the size of the proximal step:
 		// the step is resolved (the next correction is at rounding level,
 		// which may be above the tolerance on ‖∇φ‖ when ∇f is tiny)
-		if alpha < 1 && step <= 64*unitRoundoff*zn {
+		if alpha < 1 && step <= 64*unitRoundoff*zn+64*math.SmallestNonzeroFloat64 {
 			converged = true // moves at rounding level: as good as it gets
 			break
 		}
@@ -176,7 +179,7 @@ func (m *ImplicitEuler) Step(loc *Location) error {
 			for i := range z {
 				moveN = math.Max(moveN, math.Abs(z[i]-xk[i]))
 			}
-			if step <= proxStepTol*moveN {
+			if step <= proxStepTol*moveN+4*math.SmallestNonzeroFloat64 {
 				converged = true
 				break
 			}

@@ -21,6 +21,11 @@ const epsilon = 0x1p-52
 const (
 	// JKOMaxNewton bounds the Newton iterations of one step.
 	JKOMaxNewton = 100
+	// JKOSlackTol: a step whose nodes X do worse than staying put,
+	// E(X) + W₂²(X, Y)/(2τ) > E(Y), by more than JKOSlackTol relative to
+	// max(1, |E|) has not found the step's minimiser, and the run stops.
+	// Rounding in E over N nodes is about N·10⁻¹⁶ relative.
+	JKOSlackTol = 1e-9
 	// jkoStepTol: a step has converged when the Newton correction is below
 	// jkoStepTol times the smallest gap between nodes (the next iterate,
 	// quadratically convergent, is then exact to rounding).
@@ -507,6 +512,7 @@ func RunJKO(p *JKOProblem, x0 []float64, s *JKOSettings) (*JKOResult, error) {
 	if !ordered(x0) {
 		return nil, fmt.Errorf("the starting nodes are not finite and increasing")
 	}
+	xBlow := BlowUpFactor * math.Max(1, math.Max(math.Abs(x0[0]), math.Abs(x0[n-1])))
 	ctx := s.Context
 	if ctx == nil {
 		ctx = context.Background()
@@ -628,6 +634,11 @@ func RunJKO(p *JKOProblem, x0 []float64, s *JKOSettings) (*JKOResult, error) {
 		if math.IsNaN(eNew) || math.IsInf(eNew, 0) {
 			return finish(), &DivergedError{Step: step + 1, T: t, Method: "jko", Reason: "the energy is not finite", Bound: "take a smaller tau"}
 		}
+		if reach := math.Max(math.Abs(x[0]), math.Abs(x[n-1])); reach > xBlow {
+			copy(x, y)
+			return finish(), &DivergedError{Step: step + 1, T: t, Method: "jko",
+				Reason: fmt.Sprintf("the nodes grew without bound (reaching %.3g, more than %.0e times the start's extent): the energy is unbounded below along the flow", reach, BlowUpFactor)}
+		}
 		w2 := 0.0
 		for i := range x {
 			d := x[i] - y[i]
@@ -635,7 +646,15 @@ func RunJKO(p *JKOProblem, x0 []float64, s *JKOSettings) (*JKOResult, error) {
 		}
 		w2 /= float64(n)
 		scale := math.Max(1, math.Max(math.Abs(e), math.Abs(eNew)))
-		res.MinSlack = math.Min(res.MinSlack, (e-eNew-w2/(2*tau))/scale)
+		slack := (e - eNew - w2/(2*tau)) / scale
+		res.MinSlack = math.Min(res.MinSlack, slack)
+		if slack < -JKOSlackTol {
+			// staying put (X = Y) does better than the X found: Newton
+			// stopped at a point that is not the step's minimiser
+			copy(x, y)
+			return finish(), &StepError{Step: step + 1, Method: "jko",
+				Msg: fmt.Sprintf("the minimisation of E + W₂²/(2τ) at t = %.6g ended at nodes worse than the previous ones (by %.3g relative): the step's problem is not convex there; take a smaller tau", t, -slack)}
+		}
 		if rise := eNew - e; rise > GridEnergyTol*scale {
 			res.EnergyMonotone = false
 			if rise > res.MaxIncrease {
@@ -648,6 +667,9 @@ func RunJKO(p *JKOProblem, x0 []float64, s *JKOSettings) (*JKOResult, error) {
 			t += tau
 		} else {
 			t = landing
+		}
+		if math.IsInf(t, 0) {
+			return finish(), &StepError{Step: step, Method: "jko", Msg: fmt.Sprintf("the time overflowed (tau = %g)", s.Tau)}
 		}
 		row.W2, row.Newton = math.Sqrt(w2), its
 	}

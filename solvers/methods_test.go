@@ -347,3 +347,18 @@ func TestFindCritical(t *testing.T) {
 		}
 	}
 }
+
+// TestImplicitEulerSubnormal: the proximal step keeps converging when the
+// iterate of x² + y² shrinks into the subnormal numbers (3^−1000 at h = 1),
+// where rounding is absolute, not relative.
+func TestImplicitEulerSubnormal(t *testing.T) {
+	x, y := ad.Symbol("x", 0), ad.Symbol("y", 0)
+	p := compile(t, ad.Add(sq(x), sq(y)), []*ad.Node{x, y}, Needs{Hessian: true})
+	res, err := Flow(p, []float64{1, 1}, &ImplicitEuler{H: 1}, &Settings{MaxSteps: 1000, MethodName: "implicit_euler"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if math.Abs(res.X[0]) > 1e-300 || res.Steps != 1000 {
+		t.Errorf("%d steps to x = %v", res.Steps, res.X)
+	}
+}

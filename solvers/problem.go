@@ -239,6 +239,10 @@ type DivergedError struct {
 	Source string    // the subexpression that first turned non-finite, if known
 	Bound  string    // the stability bound, e.g. "h < 2/L = 0.002 (L = 1001.6 at the start)"
 	X      []float64 // the last finite point
+	// Runaway: the run grew without bound while f decreased at every step,
+	// as the exact flow of an f unbounded below does; a smaller step
+	// would not help.
+	Runaway bool
 }
 
 func (e *DivergedError) Error() string {
