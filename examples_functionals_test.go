@@ -100,8 +100,10 @@ func TestFisherExample(t *testing.T) {
 func TestInteractionExample(t *testing.T) {
 	s := exampletest.Run(t, "examples/interaction.flow")
 	s.WantExit(t, 0)
-	allChecksPass(t, s, 10)
+	allChecksPass(t, s, 11)
 	wantText(t, s, "vd(Ws)", "integral(q(y)*exp(-(x - y)^2/2), y)")
+	// the kink of |x − y|: the mass of ∂ₓ sign(x − y) = 2δ(x − y)
+	wantText(t, s, "pde(Wv)", "2*q^2 + diff(q, x)*integral(q(y)*sign(x - y), y)")
 	// the asymmetric bump at 1 acts through its even part: bumps at ±1
 	wantText(t, s, "vd(Wa)", "integral(q(y)*exp(-(x - y - 1)^2), y)/2 + integral(q(y)*exp(-(x - y + 1)^2), y)/2")
 	wantText(t, s, "vd(N)", "integral(q(y)*exp(-(x - y)^2/2), y)^2 + 2*integral(q(y)*exp(-(x - y)^2/2)*integral(q(z)*exp(-(y - z)^2/2), z), y)")

@@ -1,16 +1,34 @@
 // Symbolic differentiation: partial derivatives, gradients (reverse mode), Hessians, Jacobians.
 package autodiff
 
+import "fmt"
+
 // Diff returns ∂e/∂s for a symbol or jet s, treating every other symbol and
 // jet as independent. It visits only the subexpressions that depend on s.
+//
+// Inside an integral the derivative is taken in the sense of distributions:
+// a jump of the integrand across a surface that moves with s adds a term
+// (see jumps), so that ∂ₓ∫sign(x − y)q(y)dy = 2q(x). Diff leaves out the
+// jumps it cannot represent (DiffE reports them).
 func Diff(e, s *Node) *Node {
-	d := differ{s: s, memo: make(map[*Node]*Node)}
+	d := differ{s: s, root: e, memo: make(map[*Node]*Node)}
 	return d.diff(e)
+}
+
+// DiffE is Diff, failing where an integrand's jump cannot be written as an
+// expression (a jump across a curve in two or more dimensions, or across a
+// point that depends nonlinearly on the integration variable).
+func DiffE(e, s *Node) (*Node, error) {
+	d := differ{s: s, root: e, memo: make(map[*Node]*Node)}
+	r := d.diff(e)
+	return r, d.err
 }
 
 type differ struct {
 	s    *Node
+	root *Node // the expression differentiated (for the jets' home flag)
 	memo map[*Node]*Node
+	err  error // the first jump that could not be represented
 }
 
 func (d *differ) diff(e *Node) *Node {
@@ -57,12 +75,128 @@ func (d *differ) diff(e *Node) *Node {
 		r = Add(terms...)
 	case KIntegral:
 		// s is not the bound variable (the integral would not depend on it)
-		r = Integral(d.diff(e.args[0]), e.name, e.index, e.home)
+		r = Add(Integral(d.diff(e.args[0]), e.name, e.index, e.home), d.jumps(e))
 	default:
 		r = Zero()
 	}
 	d.memo[e] = r
 	return r
+}
+
+// jumps returns the point terms of ∂/∂s of the integral e over y that the
+// derivative of its integrand leaves out: sign(u) and step(u) with u
+// depending on s and y jump where u = 0, so their derivatives are Dirac
+// masses, 2δ(u)·∂u/∂s and δ(u)·∂u/∂s, which the integral over y turns into
+// values at the root y* of u. For u linear in y (u = a·y + b, as x − y,
+// c(x − y), y − x):
+//
+//	∂/∂s ∫ E dy = ∫ ∂E/∂s dy + [E]·(∂u/∂s)/|a| at y = y* = −b/a,
+//
+// where [E] is E with the calls at u > 0 minus E at u < 0 (the calls with
+// the same u, or −u, jump together). In one dimension only: across a curve
+// or surface the mass is not a value at a point.
+func (d *differ) jumps(e *Node) *Node {
+	y := Symbol(e.name, 0)
+	body := e.args[0]
+	// the calls that jump, grouped by their argument up to sign
+	var args []*Node
+	calls := make(map[*Node][]*Node) // argument → the sign/step calls of it or of its negative
+	seen := make(map[*Node]bool)
+	var walk func(n *Node, inner bool)
+	walk = func(n *Node, inner bool) {
+		if seen[n] || !n.DependsOn(d.s) {
+			return
+		}
+		seen[n] = true
+		if n.kind == KCall && (n.name == "sign" || n.name == "step") {
+			if u := n.args[0]; u.DependsOn(d.s) && dependsOnPoint(u, e.name) {
+				if inner || e.index > 0 {
+					d.fail(fmt.Errorf("the derivative of %s in %s has a mass on a curve or across an inner integral, which flowlang does not write", String(n), String(e)))
+					return
+				}
+				key := u
+				if _, ok := calls[u]; !ok {
+					if _, neg := calls[Neg(u)]; neg {
+						key = Neg(u)
+					} else {
+						args = append(args, u)
+					}
+				}
+				calls[key] = append(calls[key], n)
+			}
+		}
+		for _, a := range n.args {
+			walk(a, inner || n.kind == KIntegral)
+		}
+	}
+	walk(body, false)
+	var terms []*Node
+	for _, u := range args {
+		a := Diff(u, y)
+		if a.IsZero() || a.DependsOn(y) {
+			d.fail(fmt.Errorf("%s jumps where %s = 0, which is not linear in %s: the derivative's point mass is not written", String(calls[u][0]), String(u), String(y)))
+			continue
+		}
+		ystar := Sub(y, Div(u, a))
+		if ystar.DependsOn(y) {
+			d.fail(fmt.Errorf("cannot solve %s = 0 for %s", String(u), String(y)))
+			continue
+		}
+		hi, lo := make(map[*Node]*Node), make(map[*Node]*Node)
+		for _, c := range calls[u] {
+			pos := c.args[0] == u // the call's argument is u, not −u
+			switch {
+			case c.name == "sign" && pos:
+				hi[c], lo[c] = One(), IntNode(-1)
+			case c.name == "sign":
+				hi[c], lo[c] = IntNode(-1), One()
+			case pos:
+				hi[c], lo[c] = One(), Zero()
+			default:
+				hi[c], lo[c] = Zero(), One()
+			}
+		}
+		jump := Sub(Substitute(body, hi), Substitute(body, lo))
+		t := Mul(jump, Diff(u, d.s), PowNum(Call("abs", a), Int(-1)))
+		at, ok := d.atPoint(t, e.name, y, ystar)
+		if !ok {
+			d.fail(fmt.Errorf("the derivative of %s has a point mass at %s = %s, where %s cannot be written", String(e), String(y), String(ystar), "the density"))
+			continue
+		}
+		terms = append(terms, at)
+	}
+	return Add(terms...)
+}
+
+// atPoint substitutes y* for the integration variable y of point name in
+// t, jets included: the density at y becomes the density at y* when y* is
+// the coordinate of a point p (its jets there keep the home flag they have
+// in the expression differentiated, home if none is there).
+func (d *differ) atPoint(t *Node, name string, y, ystar *Node) (*Node, bool) {
+	m := map[*Node]*Node{y: ystar}
+	for _, j := range t.FreeSymbols() {
+		if j.kind != KJet || j.point != name {
+			continue
+		}
+		if ystar.kind != KSymbol || ystar.index != 0 {
+			return nil, false
+		}
+		p, home := ystar.name, true
+		for _, k := range d.root.FreeSymbols() {
+			if k.kind == KJet && k.point == p {
+				home = k.home
+				break
+			}
+		}
+		m[j] = Jet(j.name, p, home, j.alpha)
+	}
+	return Substitute(t, m), true
+}
+
+func (d *differ) fail(err error) {
+	if d.err == nil {
+		d.err = err
+	}
 }
 
 // DiffN returns the n-th partial derivative of e with respect to s.
@@ -79,13 +213,27 @@ func DiffN(e, s *Node, n int) *Node {
 // the number of symbols (the n = 1000 extended Rosenbrock derives in
 // milliseconds).
 func Grad(e *Node, syms []*Node) []*Node {
+	g, _ := GradE(e, syms)
+	return g
+}
+
+// GradE is Grad, failing as DiffE does.
+func GradE(e *Node, syms []*Node) ([]*Node, error) {
 	if e.integ {
 		out := make([]*Node, len(syms))
 		for i, s := range syms {
-			out[i] = Diff(e, s)
+			var err error
+			if out[i], err = DiffE(e, s); err != nil {
+				return nil, err
+			}
 		}
-		return out
+		return out, nil
 	}
+	return grad(e, syms), nil
+}
+
+// grad is Grad's reverse mode, for expressions without integrals.
+func grad(e *Node, syms []*Node) []*Node {
 	targets := make(map[*Node]bool, len(syms))
 	for _, s := range syms {
 		targets[s] = true

@@ -52,7 +52,11 @@ const MaxJetOrder = 60
 // passes into integrals over other variables, so Dₓ∫K(x−y)q(y)dy is
 // ∫∂ₓK(x−y)q(y)dy.
 func (s Space) TotalDiff(e *Node, point string, i int) (*Node, error) {
-	terms := []*Node{Diff(e, s.Coord(point, i))}
+	dx, err := DiffE(e, s.Coord(point, i))
+	if err != nil {
+		return nil, err
+	}
+	terms := []*Node{dx}
 	for _, j := range e.FreeSymbols() {
 		if j.kind == KJet && j.name == s.Density && j.point == point {
 			if order(j.alpha) >= MaxJetOrder {

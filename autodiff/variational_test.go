@@ -281,3 +281,52 @@ func TestTermsErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestDiffJumps: derivatives of integrals whose integrands jump across
+// y = y*(x) carry the Dirac masses of the jumps, each checked against the
+// integral written with variable limits.
+func TestDiffJumps(t *testing.T) {
+	x, y := line.Coord("x", 0), line.Coord("y", 0)
+	q, qy := line.Q("x", nil), line.Q("y", nil)
+	over := func(e *Node) *Node { return Integral(e, "y", 0, false) }
+	cases := []struct {
+		name string
+		e    *Node
+		n    int
+		want *Node
+	}{
+		// ∫sign(x − y)q(y)dy = ∫_{−∞}^x q − ∫_x^∞ q: derivative 2q(x)
+		{"sign", over(Mul(Call("sign", Sub(x, y)), qy)), 1, Mul(IntNode(2), q)},
+		// the same kernel written as sign(2y − 2x) = −sign(x − y)
+		{"scaled sign", over(Mul(Call("sign", Sub(Mul(IntNode(2), y), Mul(IntNode(2), x))), qy)), 1, Mul(IntNode(-2), q)},
+		// ∫_x^∞ y²q(y)dy: derivative −x²q(x)
+		{"step", over(Mul(Call("step", Sub(y, x)), qy, PowNum(y, Int(2)))), 1, Neg(Mul(PowNum(x, Int(2)), q))},
+		// ∫min(x, y)q(y)dy = ∫_{−∞}^x y q + x∫_x^∞ q: first derivative ∫_x^∞ q, second −q(x)
+		{"min", over(Mul(Call("min", x, y), qy)), 2, Neg(q)},
+		// |x − y| is continuous: its first derivative has no mass, its second 2q(x)
+		{"abs", over(Mul(Call("abs", Sub(x, y)), qy)), 2, Mul(IntNode(2), q)},
+	}
+	for _, c := range cases {
+		got := c.e
+		for range c.n {
+			var err error
+			if got, err = DiffE(got, x); err != nil {
+				t.Fatalf("%s: %v", c.name, err)
+			}
+		}
+		if got != c.want {
+			t.Errorf("%s: d^%d/dx^%d %s = %s, want %s", c.name, c.n, c.n, String(c.e), String(got), String(c.want))
+		}
+	}
+	// in two dimensions the mass sits on a line: refused, not dropped
+	x1, y1 := plane.Coord("x", 0), plane.Coord("y", 0)
+	e := Integral(Mul(Call("sign", Sub(x1, y1)), plane.Q("y", nil)), "y", 2, false)
+	if _, err := DiffE(e, x1); err == nil {
+		t.Error("a jump across a line in the plane was differentiated")
+	}
+	// nor when the jump is where a nonlinear function of y vanishes
+	e = over(Mul(Call("step", Sub(x, PowNum(y, Int(3)))), qy))
+	if _, err := DiffE(e, x); err == nil {
+		t.Error("a jump at y = x^(1/3) was differentiated")
+	}
+}

@@ -343,7 +343,11 @@ func (s *scope) locate(n *ad.Node) variable {
 // derive returns ∂e/∂v, a total derivative when v is a density's coordinate.
 func (s *scope) derive(at Node, e *ad.Node, v variable) (*ad.Node, *Error) {
 	if v.space == nil {
-		return ad.Diff(e, v.sym), nil
+		d, err := ad.DiffE(e, v.sym)
+		if err != nil {
+			return nil, s.errAt(at, "%v", err)
+		}
+		return d, nil
 	}
 	r, err := v.space.TotalDiff(e, v.point, v.coord)
 	if err != nil {
@@ -515,7 +519,11 @@ func (s *scope) grad(e *CallExpr) (Value, *Error) {
 			return Value{}, err
 		}
 		if ok {
-			return Vector(ad.Grad(body, syms)), nil
+			g, gerr := ad.GradE(body, syms)
+			if gerr != nil {
+				return Value{}, s.errAt(e, "%v", gerr)
+			}
+			return Vector(g), nil
 		}
 		v, err := s.eval(e.Args[0])
 		if err != nil {
@@ -548,7 +556,11 @@ func (s *scope) grad(e *CallExpr) (Value, *Error) {
 			for i, x := range vars {
 				syms[i] = x.sym
 			}
-			out = ad.Grad(v.S(), syms)
+			g, gerr := ad.GradE(v.S(), syms)
+			if gerr != nil {
+				return Value{}, s.errAt(e, "%v", gerr)
+			}
+			out = g
 		} else {
 			for i, x := range vars {
 				if out[i], err = s.derive(e, v.S(), x); err != nil {
