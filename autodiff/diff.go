@@ -60,11 +60,18 @@ func (d *differ) diff(e *Node) *Node {
 		}
 		r = Add(terms...)
 	case KPower:
-		// ∂ b^p = b^p · (∂p · log b + p · ∂b / b)
+		// ∂ b^p = b^p · ∂p · log b + p · b^(p − 1) · ∂b, the second term
+		// written with b^(p − 1), not b^p/b, so that it is 0, not 0/0, at
+		// b = 0 when p > 1 (∂ₓ x^y at x = 0, y = 2)
 		b, p := e.args[0], e.args[1]
-		r = Mul(e, Add(
-			Mul(d.diff(p), Call("log", b)),
-			Mul(p, d.diff(b), PowNum(b, Int(-1)))))
+		var terms []*Node
+		if p.DependsOn(d.s) {
+			terms = append(terms, Mul(e, d.diff(p), Call("log", b)))
+		}
+		if b.DependsOn(d.s) {
+			terms = append(terms, Mul(p, Pow(b, Sub(p, One())), d.diff(b)))
+		}
+		r = Add(terms...)
 	case KCall:
 		terms := make([]*Node, 0, len(e.args))
 		for k, a := range e.args {
@@ -288,7 +295,7 @@ func grad(e *Node, syms []*Node) []*Node {
 		case KPower:
 			b, p := n.args[0], n.args[1]
 			if inOrder[b] {
-				push(b, Mul(a, n, p, PowNum(b, Int(-1))))
+				push(b, Mul(a, p, Pow(b, Sub(p, One())))) // b^(p − 1), as in Diff
 			}
 			if inOrder[p] {
 				push(p, Mul(a, n, Call("log", b)))

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -566,7 +567,7 @@ func (in *Interp) load(src *Source, st *LoadStmt) *Error {
 	if slices.Contains(in.loading, path) {
 		return &Error{Src: src, Pos: st.Path.Start, Msg: fmt.Sprintf("load cycle: %s loads itself", st.Path.Value)}
 	}
-	text, err := os.ReadFile(path)
+	text, err := ReadFile(path)
 	if err != nil {
 		msg := err.Error()
 		var pe *os.PathError
@@ -574,9 +575,6 @@ func (in *Interp) load(src *Source, st *LoadStmt) *Error {
 			msg = pe.Err.Error()
 		}
 		return &Error{Src: src, Pos: st.Path.Start, End: st.Path.Stop, Msg: fmt.Sprintf("cannot load %s: %s", st.Path.Value, msg)}
-	}
-	if len(text) > MaxFileSize {
-		return &Error{Src: src, Pos: st.Path.Start, Msg: fmt.Sprintf("cannot load %s: larger than %d bytes", st.Path.Value, MaxFileSize)}
 	}
 	in.loading = append(in.loading, path)
 	defer func() { in.loading = in.loading[:len(in.loading)-1] }()
@@ -588,3 +586,27 @@ func (in *Interp) load(src *Source, st *LoadStmt) *Error {
 
 // MaxFileSize bounds a script's size (64 MiB).
 const MaxFileSize = 64 << 20
+
+// ErrTooLarge is ReadFile's error for a file beyond MaxFileSize.
+var ErrTooLarge = fmt.Errorf("larger than %d bytes", MaxFileSize)
+
+// ReadFile reads a script, stopping after MaxFileSize bytes: a device or
+// a pipe that never ends (/dev/zero) is refused in bounded time and memory.
+func ReadFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err == nil && fi.IsDir() {
+		return nil, &os.PathError{Op: "read", Path: path, Err: errors.New("is a directory")}
+	}
+	text, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(text) > MaxFileSize {
+		return nil, &os.PathError{Op: "read", Path: path, Err: ErrTooLarge}
+	}
+	return text, nil
+}

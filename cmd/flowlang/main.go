@@ -23,6 +23,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"syscall"
 
 	"flowlang/internal/atomicfile"
 	"flowlang/lang"
@@ -117,11 +118,11 @@ func runCommand(args []string, stdout, stderr io.Writer, checkOnly bool) int {
 		fmt.Fprintf(stderr, "flowlang %s: no file given\n%s", name, usage)
 		return exitUsage
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	code := exitOK
 	for _, file := range files {
-		text, err := os.ReadFile(file)
+		text, err := lang.ReadFile(file)
 		if err != nil {
 			fmt.Fprintf(stderr, "flowlang: %v\n", err)
 			return exitUsage
@@ -170,7 +171,7 @@ func fmtCommand(args []string, stdout, stderr io.Writer) int {
 	}
 	code := exitOK
 	for _, file := range fs.Args() {
-		text, err := os.ReadFile(file)
+		text, err := lang.ReadFile(file)
 		if err != nil {
 			fmt.Fprintf(stderr, "flowlang: %v\n", err)
 			return exitUsage

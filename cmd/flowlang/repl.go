@@ -491,18 +491,13 @@ func (r *repl) load(arg string) {
 		r.errors++
 		return
 	}
-	text, err := os.ReadFile(path)
+	text, err := lang.ReadFile(path)
 	if err != nil {
 		var pe *os.PathError
 		if errors.As(err, &pe) {
 			err = pe.Err
 		}
 		fmt.Fprintf(r.errw, "cannot load %s: %v\n", path, err)
-		r.errors++
-		return
-	}
-	if len(text) > lang.MaxFileSize {
-		fmt.Fprintf(r.errw, "cannot load %s: larger than %d bytes\n", path, lang.MaxFileSize)
 		r.errors++
 		return
 	}
