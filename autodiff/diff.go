@@ -60,18 +60,15 @@ func (d *differ) diff(e *Node) *Node {
 		}
 		r = Add(terms...)
 	case KPower:
-		// ∂ b^p = b^p · ∂p · log b + p · b^(p − 1) · ∂b, the second term
-		// written with b^(p − 1), not b^p/b, so that it is 0, not 0/0, at
-		// b = 0 when p > 1 (∂ₓ x^y at x = 0, y = 2)
+		// ∂ b^p = b^p · (∂p · log b + p · ∂b / b)
 		b, p := e.args[0], e.args[1]
-		var terms []*Node
-		if p.DependsOn(d.s) {
-			terms = append(terms, Mul(e, d.diff(p), Call("log", b)))
+		if !p.DependsOn(d.s) {
+			r = Mul(powerBaseDeriv(e), d.diff(b))
+			break
 		}
-		if b.DependsOn(d.s) {
-			terms = append(terms, Mul(p, Pow(b, Sub(p, One())), d.diff(b)))
-		}
-		r = Add(terms...)
+		r = Mul(e, Add(
+			Mul(d.diff(p), Call("log", b)),
+			Mul(p, d.diff(b), PowNum(b, Int(-1)))))
 	case KCall:
 		terms := make([]*Node, 0, len(e.args))
 		for k, a := range e.args {
@@ -206,6 +203,20 @@ func (d *differ) fail(err error) {
 	}
 }
 
+// powerBaseDeriv returns ∂(b^p)/∂b for the power e = b^p: p · b^(p − 1)
+// when p and b share no symbol, so that ∂ₓ x^y is 0, not 0/0, at x = 0
+// (y > 1); otherwise p · b^p / b, which joins the exponent's term into
+// one product (∂ₓ x^x = x^x·(log x + 1)).
+func powerBaseDeriv(e *Node) *Node {
+	b, p := e.args[0], e.args[1]
+	for _, s := range b.FreeSymbols() {
+		if p.DependsOn(s) {
+			return Mul(p, e, PowNum(b, Int(-1)))
+		}
+	}
+	return Mul(p, Pow(b, Sub(p, One())))
+}
+
 // DiffN returns the n-th partial derivative of e with respect to s.
 func DiffN(e, s *Node, n int) *Node {
 	for i := 0; i < n && !e.IsZero(); i++ {
@@ -295,7 +306,7 @@ func grad(e *Node, syms []*Node) []*Node {
 		case KPower:
 			b, p := n.args[0], n.args[1]
 			if inOrder[b] {
-				push(b, Mul(a, p, Pow(b, Sub(p, One())))) // b^(p − 1), as in Diff
+				push(b, Mul(a, powerBaseDeriv(n)))
 			}
 			if inOrder[p] {
 				push(p, Mul(a, n, Call("log", b)))
