@@ -30,11 +30,13 @@ type Ident struct {
 	Name string
 }
 
-// UnaryExpr is -X (or +X).
+// UnaryExpr is -X (or +X). Op is the net sign of a run of signs; Signs is
+// the run as written ("--"), which fmt keeps.
 type UnaryExpr struct {
 	span
-	Op string
-	X  Expr
+	Op    string
+	Signs string
+	X     Expr
 }
 
 // BinaryExpr is X Op Y for + - * / ^.

@@ -226,7 +226,11 @@ func writeExpr(b *strings.Builder, e Expr) {
 	case *Ident:
 		b.WriteString(e.Name)
 	case *UnaryExpr:
-		b.WriteString(e.Op)
+		if e.Signs != "" {
+			b.WriteString(e.Signs) // as written: fmt changes layout, not signs
+		} else {
+			b.WriteString(e.Op)
+		}
 		writeExpr(b, e.X)
 	case *BinaryExpr:
 		writeExpr(b, e.X)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"unicode"
 	"unicode/utf8"
 
@@ -604,8 +605,12 @@ func (c *converter) unary(g *gUnary) Expr {
 	if signs(g.Signs) {
 		op = "-"
 	}
+	var written strings.Builder
+	for _, s := range g.Signs {
+		written.WriteString(s.Value)
+	}
 	_, end := x.Span()
-	return &UnaryExpr{span: span{toPos(g.Pos), end}, Op: op, X: x}
+	return &UnaryExpr{span: span{toPos(g.Pos), end}, Op: op, Signs: written.String(), X: x}
 }
 
 // power folds a^b^c to a^(b^c); a sign after ^ applies to the rest of the
@@ -621,9 +626,17 @@ func (c *converter) power(g *gPower) Expr {
 	r := operands[len(operands)-1]
 	for i := len(g.Exps) - 1; i >= 0; i-- {
 		e := g.Exps[i]
-		if signs(e.Signs) {
+		if len(e.Signs) > 0 {
+			var written strings.Builder
+			for _, s := range e.Signs {
+				written.WriteString(s.Value)
+			}
+			op := "+"
+			if signs(e.Signs) {
+				op = "-"
+			}
 			_, end := r.Span()
-			r = &UnaryExpr{span: span{toPos(e.Signs[0].Pos), end}, Op: "-", X: r}
+			r = &UnaryExpr{span: span{toPos(e.Signs[0].Pos), end}, Op: op, Signs: written.String(), X: r}
 		}
 		base := operands[i]
 		start, _ := base.Span()
