@@ -72,6 +72,13 @@ func (in *Interp) check(src *Source, st *CheckStmt) *Error {
 		rec.OK = compareAll(st.Op, a, b, tol) < 0
 		if !rec.OK {
 			rec.LHSValue, rec.RHSValue = vals[0], vals[1]
+			// the point given is the counterexample
+			if m, err := s.bindPoint(st.At, []Value{lhs, rhs}); err == nil {
+				rec.Counterexample = map[string]float64{}
+				for sym, v := range m {
+					rec.Counterexample[ad.String(sym)] = v
+				}
+			}
 		}
 		in.finishCheck(rec)
 		return nil

@@ -2,10 +2,12 @@
 package lang
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
 	"math"
+	"reflect"
 	"sort"
 	"strconv"
 	"strings"
@@ -242,71 +244,132 @@ func (j *JSONReporter) Error(e *Error) {
 	j.write(rec)
 }
 
-// sanitize replaces non-finite floats (which JSON cannot hold) by null, by
-// round-tripping through a generic form.
+// sanitize replaces non-finite floats (which JSON cannot hold) by null.
+// The record is marshalled as usual when it can be; otherwise it is
+// rebuilt with reflection in the same shape — the same keys in the same
+// order, omitempty honoured — with null for each NaN and ±Inf.
 func sanitize(r any) any {
 	b, err := json.Marshal(r)
 	if err == nil {
 		return json.RawMessage(b)
 	}
-	// marshal failed: a NaN or Inf somewhere; rebuild with nulls
-	return replaceNonFinite(toGeneric(r))
+	return finiteCopy(reflect.ValueOf(r))
 }
 
-func toGeneric(r any) any {
-	switch r := r.(type) {
-	case *ShowRecord:
-		return map[string]any{"kind": r.Kind, "line": r.Line, "text": r.Text, "latex": r.Latex, "value": r.Value, "info": r.Info}
-	case *CheckRecord:
-		return map[string]any{"kind": r.Kind, "line": r.Line, "ok": r.OK, "how": r.How, "lhs": r.LHS, "rhs": r.RHS, "op": r.Op,
-			"counterexample": r.Counterexample, "lhs_value": r.LHSValue, "rhs_value": r.RHSValue, "points": r.Points, "skipped": r.Skipped, "message": r.Message}
-	case *RunRecord:
-		return map[string]any{"kind": r.Kind, "line": r.Line, "target": r.Target, "method": r.Method, "params": r.Params,
-			"steps": r.Steps, "t": r.T, "final": r.Final, "monotone": r.Monotone, "wall_s": r.WallS,
-			"diagnostics": r.Diagnostics, "columns": r.Columns, "rows": r.Rows, "stopped": r.Stopped}
+// orderedObject is a JSON object whose keys keep the order of a struct's
+// fields.
+type orderedObject []keyValue
+
+type keyValue struct {
+	key   string
+	value any
+}
+
+func (o orderedObject) MarshalJSON() ([]byte, error) {
+	var b bytes.Buffer
+	b.WriteByte('{')
+	for i, kv := range o {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		k, err := json.Marshal(kv.key)
+		if err != nil {
+			return nil, err
+		}
+		v, err := json.Marshal(kv.value)
+		if err != nil {
+			return nil, err
+		}
+		b.Write(k)
+		b.WriteByte(':')
+		b.Write(v)
 	}
-	return r
+	b.WriteByte('}')
+	return b.Bytes(), nil
 }
 
-func replaceNonFinite(v any) any {
-	switch v := v.(type) {
-	case float64:
-		if math.IsNaN(v) || math.IsInf(v, 0) {
+// finiteCopy returns v as encoding/json would see it, with nil for the
+// non-finite floats.
+func finiteCopy(v reflect.Value) any {
+	switch v.Kind() {
+	case reflect.Invalid:
+		return nil
+	case reflect.Pointer, reflect.Interface:
+		if v.IsNil() {
 			return nil
 		}
-		return v
-	case []float64:
-		out := make([]any, len(v))
-		for i, x := range v {
-			out[i] = replaceNonFinite(x)
+		return finiteCopy(v.Elem())
+	case reflect.Float32, reflect.Float64:
+		if f := v.Float(); math.IsNaN(f) || math.IsInf(f, 0) {
+			return nil
+		}
+		return v.Interface()
+	case reflect.Slice:
+		if v.IsNil() {
+			return nil
+		}
+		fallthrough
+	case reflect.Array:
+		if _, raw := v.Interface().(json.RawMessage); raw {
+			return v.Interface()
+		}
+		out := make([]any, v.Len())
+		for i := range out {
+			out[i] = finiteCopy(v.Index(i))
 		}
 		return out
-	case [][]float64:
-		out := make([]any, len(v))
-		for i, x := range v {
-			out[i] = replaceNonFinite(x)
+	case reflect.Map:
+		if v.IsNil() {
+			return nil
+		}
+		out := make(map[string]any, v.Len())
+		for it := v.MapRange(); it.Next(); {
+			out[fmt.Sprint(it.Key().Interface())] = finiteCopy(it.Value())
 		}
 		return out
-	case []any:
-		out := make([]any, len(v))
-		for i, x := range v {
-			out[i] = replaceNonFinite(x)
+	case reflect.Struct:
+		t := v.Type()
+		var o orderedObject
+		for i := range t.NumField() {
+			f := t.Field(i)
+			if !f.IsExported() {
+				continue
+			}
+			name, opts, _ := strings.Cut(f.Tag.Get("json"), ",")
+			if name == "-" {
+				continue
+			}
+			if name == "" {
+				name = f.Name
+			}
+			fv := v.Field(i)
+			if opts == "omitempty" && isEmptyJSON(fv) {
+				continue
+			}
+			o = append(o, keyValue{name, finiteCopy(fv)})
 		}
-		return out
-	case map[string]any:
-		out := make(map[string]any, len(v))
-		for k, x := range v {
-			out[k] = replaceNonFinite(x)
-		}
-		return out
-	case map[string]float64:
-		out := make(map[string]any, len(v))
-		for k, x := range v {
-			out[k] = replaceNonFinite(x)
-		}
-		return out
+		return o
 	}
-	return v
+	return v.Interface()
+}
+
+// isEmptyJSON is encoding/json's test for omitempty.
+func isEmptyJSON(v reflect.Value) bool {
+	switch v.Kind() {
+	case reflect.Array, reflect.Map, reflect.Slice, reflect.String:
+		return v.Len() == 0
+	case reflect.Bool:
+		return !v.Bool()
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return v.Int() == 0
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		return v.Uint() == 0
+	case reflect.Float32, reflect.Float64:
+		return v.Float() == 0
+	case reflect.Interface, reflect.Pointer:
+		return v.IsNil()
+	}
+	return false
 }
 
 // FormatNumber prints v with up to sig significant digits, without
