@@ -59,8 +59,8 @@ func TestDensityRunBadInput(t *testing.T) {
 		{"run F from uniform(-1, 1) using grid(domain = [-3, 3]) for 10 steps monitor m = integral(q*log(q))*t", "integral", "a functional monitor cannot depend on t", ""},
 		{"run I from normal(0, 1) using grid(domain = [-5, 5], n = 2000) until t >= 1", "grid", "grid failed at step 0: the stability of the fourth-order term", "" /* message says fewer cells */},
 		{"def G(x) = log(x)\nfunctional L[q] = potential(G) + entropy()\nrun L from normal(0, 1) using grid(domain = [-3, 3]) for 10 steps", "normal", "cannot start the run: δF/δq is not finite at the start", "must be finite"},
-		{"functional C[q] = integral(10*x^2*q) + integral(q*log(1.5 - q))\nrun C from normal(0, 1) using grid(domain = [-4, 4], n = 80) until t >= 5", "grid",
-			"the energy is not finite: its integrand q*log(1.5 - q) is -Inf in the cell at x = ",
+		{"functional C[q] = integral(1000*x^2*q) + integral(q*log(2 - q)) + 10*integral(q*log(q))\nrun C from normal(0, 1) using grid(domain = [-4, 4], n = 80) until t >= 5", "grid",
+			"the energy is not finite: its integrand q*log(2 - q) is -Inf in the cell at x = ",
 			"either the flow reached a density where C or δC/δq is not defined"},
 		{"run I from normal(0, 1) using jko(tau = 0.01) for 10 steps", "jko", "jko cannot handle integral(diff(q, x)^2/q) of I: it depends on diff(q, x), a derivative of q", "use grid"},
 		{"run W from normal(0, 1) using jko(tau = 0.01) for 10 steps", "jko", "jko cannot handle", "use grid"},
@@ -71,6 +71,15 @@ func TestDensityRunBadInput(t *testing.T) {
 		{"run F from points([0, 1]) using jko for 10 steps", "points", "points(...) has none", ""},
 		{"run F from normal(0, 1) using jko for 10 steps monitor m = integral(q^2)", "integral", "a monitor of a jko run is the mean of a function of x and t", ""},
 		{"run F from normal(0, 1) using jko(domain = [-3, 3]) for 10 steps", "domain", "jko has no parameter domain", "tau, n"},
+		// a negative entropy or porous term: a backward heat equation
+		{"functional B[q] = potential(V) - 2*entropy()\nrun B from normal(0, 1) using grid(domain = [-8, 8]) until t >= 0.5", "B from",
+			"its diffusion coefficient q·∂(δF/δq)/∂q = -2 is negative: a backward heat equation, which is ill-posed", ""},
+		{"functional B[q] = potential(V) - porous(2)\nrun B from normal(0, 1) using grid(domain = [-8, 8]) until t >= 0.5", "B from", "= -2*q is negative", ""},
+		{"functional B[q] = potential(V) - entropy()\nrun B from normal(0, 1) using jko for 10 steps", "B from", "ill-posed", ""},
+		// a flow that runs off: V = −x²/2 pushes the law outwards for ever
+		{"def U(x) = -x^2/2\nfunctional E[q] = potential(U) + entropy()\nrun E from normal(0, 1) using jko(tau = 0.5, n = 50) for 300 steps", "jko", "the nodes grew without bound", ""},
+		// a step that lands higher than staying put: 1/x is not convex across 0
+		{"def G(x) = 1/x\nfunctional E[q] = potential(G) + entropy()\nrun E from normal(0, 1) using jko(tau = 0.01, n = 100) for 100 steps", "jko", "ended at nodes worse than the previous ones", ""},
 	}
 	base := strings.Count(densityDecl, "\n")
 	for _, c := range cases {

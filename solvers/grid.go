@@ -41,6 +41,24 @@ type Grid struct {
 	Lo, Hi []float64
 }
 
+// samplePoints returns 5 points per coordinate across the box (5 or 25).
+func (g *Grid) samplePoints() [][]float64 {
+	var pts [][]float64
+	var rec func(c int, x []float64)
+	rec = func(c int, x []float64) {
+		if c == g.Dim {
+			pts = append(pts, slices.Clone(x))
+			return
+		}
+		for k := range 5 {
+			x[c] = g.Lo[c] + (g.Hi[c]-g.Lo[c])*(float64(k)+0.5)/5
+			rec(c+1, x)
+		}
+	}
+	rec(0, make([]float64, g.Dim))
+	return pts
+}
+
 // NewGrid returns the grid of n cells per coordinate on the box with
 // corners lo and hi.
 func NewGrid(lo, hi []float64, n int) (*Grid, error) {
@@ -363,6 +381,9 @@ func NewGridProblem(space ad.Space, f *ad.Node, g *Grid) (*GridProblem, error) {
 	}
 	terms, err := space.Terms(f)
 	if err != nil {
+		return nil, err
+	}
+	if err := backwardDiffusion(space, vd, g.samplePoints()); err != nil {
 		return nil, err
 	}
 	b := newGridBuilder(space, g)
