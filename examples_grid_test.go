@@ -130,7 +130,7 @@ func TestJKOHeatExample(t *testing.T) {
 	var errs []float64
 	for i, tau := range []float64{0.1, 0.05, 0.025} {
 		r, _, variance := densityRun(t, s, i)
-		if r.Method != "jko" || r.Params["tau"] != tau || r.T != 1 {
+		if r.Method != "jko" || r.Params["tau"] != any(tau) || r.T != 1 {
 			t.Fatalf("run %d: %s with %v to t = %g", i, r.Method, r.Params, r.T)
 		}
 		errs = append(errs, math.Abs(variance[0]-v0-2*r.T*(n-1)/n))

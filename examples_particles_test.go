@@ -75,7 +75,7 @@ func TestLangevinGaussianExample(t *testing.T) {
 
 	const m0, v0 = 2.0, 0.25
 	r, mean, v, n := particleRun(t, s, 0)
-	h := r.Params["h"]
+	h := r.Params["h"].(float64)
 	N := float64(n)
 	mCont, vCont := m0*math.Exp(-r.T), 1+(v0-1)*math.Exp(-2*r.T)
 	mDisc, vDisc := m0, v0
@@ -176,7 +176,7 @@ func TestAggregationExample(t *testing.T) {
 	const exactTol = 1e-9 // rounding in 100 steps of O(N) sums
 	r, mean, v, _ := particleRun(t, s, 0)
 	m0, v0 := initial(t, r)
-	h, k := r.Params["h"], r.Steps
+	h, k := r.Params["h"].(float64), r.Steps
 	decay := math.Pow(1-h, 2*float64(k))
 	for c := range v {
 		within(t, "exact mean", mean[c], m0[c], conserveTol)
@@ -222,7 +222,7 @@ func TestMeanFieldExample(t *testing.T) {
 	for i, batch := range []bool{false, true} {
 		r, mean, v, n := particleRun(t, s, i)
 		N := float64(n)
-		h, k, tt := r.Params["h"], r.Steps, r.T
+		h, k, tt := r.Params["h"].(float64), r.Steps, r.T
 		mCont := m0 * math.Exp(-tt)
 		vCont := 0.5 + (v0-0.5)*math.Exp(-4*tt)
 		mDisc, vDisc := m0, v0
@@ -295,7 +295,7 @@ func TestBlobHeatExample(t *testing.T) {
 	wantText(t, s, "pde(H)", "diff(q, x, 2)")
 	r, mean, v, _ := particleRun(t, s, 0)
 	m0, v0 := initial(t, r)
-	eps := r.Params["eps"]
+	eps := r.Params["eps"].(float64)
 	w := v0[0]
 	const rk4Steps = 1000
 	dt := r.T / rk4Steps

@@ -53,7 +53,7 @@ type RunRecord struct {
 	Line        int                `json:"line"`
 	Target      string             `json:"target"`
 	Method      string             `json:"method"`
-	Params      map[string]float64 `json:"params"`
+	Params      map[string]any     `json:"params"` // numbers, and the grid's domain
 	Steps       int                `json:"steps"`
 	T           float64            `json:"t"`
 	Final       map[string]any     `json:"final"`

@@ -29,7 +29,6 @@ import (
 	"context"
 	"encoding/csv"
 	"fmt"
-	"maps"
 	"math"
 	"path/filepath"
 	"slices"
@@ -443,8 +442,12 @@ func (rc *runCtx) methodLabel() string {
 }
 
 // numericParams are the numeric parameters with defaults, for the record.
-func (rc *runCtx) numericParams() map[string]float64 {
-	return maps.Clone(rc.params)
+func (rc *runCtx) numericParams() map[string]any {
+	out := make(map[string]any, len(rc.params))
+	for k, v := range rc.params {
+		out[k] = v
+	}
+	return out
 }
 
 // ctx is the context that cancels the run.

@@ -524,6 +524,15 @@ func (r *gridRun) record(res *solvers.GridResult, mons []solvers.Trend, w2, wall
 	if !r.given["h"] {
 		delete(params, "h")
 	}
+	var domain [][]float64
+	for c := range r.grid.Dim {
+		domain = append(domain, []float64{r.grid.Lo[c], r.grid.Hi[c]})
+	}
+	if r.grid.Dim == 1 {
+		params["domain"] = domain[0]
+	} else {
+		params["domain"] = domain
+	}
 	rec := &RunRecord{
 		Kind: "run", Line: startLine(r.st), Target: r.f.name, Method: "grid",
 		Params: params, Steps: res.Steps, T: res.T, Final: final,
