@@ -173,6 +173,13 @@ func (in *Interp) run(src *Source, st *RunStmt) *Error {
 			if !(v > 0) {
 				return s.errAt(st.Every, "every must be positive (for %s it is an interval of t)", rc.method.Name)
 			}
+			for _, c := range rc.until { // rows up to a time bound: counted now
+				if c.Quantity == solvers.QTime && (c.Op == ">=" || c.Op == ">") && c.Value/v > solvers.MaxDenseRows {
+					return s.errAt(st.Every, "every %s until t %s %s asks for %s rows, more than %d",
+						FormatNumber(v, 6), c.Op, FormatNumber(c.Value, 6), FormatNumber(c.Value/v, 3), solvers.MaxDenseRows).
+						withHint("take a larger every")
+				}
+			}
 			rc.everyT = v
 		} else {
 			k, err := s.constInt(st.Every, "every (a number of steps)")

@@ -222,6 +222,7 @@ func TestRunBadInput(t *testing.T) {
 		{"run rosen from (-1, 1) using euler(h = 0.001) for 10 steps every 0.5", 66, "every (a number of steps) must be an integer", ""},
 		{"run rosen from (-1, 1) using euler(h = 0.001) for 10 steps every 0", 66, "every must be at least 1 step", ""},
 		{"run rosen from (-1, 1) using rk45 for 10 steps every -1", 54, "every must be positive", ""},
+		{"run rosen from (-1, 1) using rk45 until t >= 1e10 every 1e-9", 57, "asks for 1e+19 rows, more than 10000000", "take a larger every"},
 		{"run rosen from (-1, 1) using euler(h = 0.001) for -5 steps", 51, "the number of steps must be in 0..", ""},
 		{"run rosen from (-1, 1) using natural(h = 0.1, metric = [[1, 0]]) for 10 steps", 56, "the metric must be a square 2×2 matrix (rosen has 2 variables), found a 1×2 matrix", ""},
 		{"run rosen from (-1, 1) using natural(h = 0.1, metric = [1, 0]) for 10 steps", 56, "the metric must be a square 2×2 matrix", ""},

@@ -19,6 +19,10 @@ const (
 	CheckInterval = 1024
 	// ProgressInterval is the least time between progress reports.
 	ProgressInterval = 100 * time.Millisecond
+	// MaxDenseRows bounds the rows `every Δt` asks of a method with dense
+	// output (rk45), which may be many per step: 10⁷ rows is about a
+	// gigabyte of CSV.
+	MaxDenseRows = 10_000_000
 	// BlowUpFactor: the run has grown without bound when |f| exceeds
 	// BlowUpFactor²·max(1, |f₀|) or ‖x‖∞ exceeds BlowUpFactor·max(1, ‖x₀‖∞).
 	BlowUpFactor = 1e15
@@ -88,6 +92,7 @@ type runner struct {
 	path    *stepSampler[[]float64]
 
 	fBlow, xBlow float64
+	denseRows    int // rows written by dense output
 	nextCheck    int
 	lastTick     time.Time
 	total        int
@@ -333,6 +338,13 @@ func (r *runner) run(x0 []float64) (*Result, error) {
 		if hasDense {
 			r.step = step
 			for r.nextRowT <= loc.T*(1+timeSlack) && loc.T > tPrev {
+				if r.denseRows++; r.denseRows > MaxDenseRows {
+					return r.finish(fmt.Errorf("every %g asks for more than %d rows by t = %.6g; take a larger every", r.s.EveryT, MaxDenseRows, r.nextRowT))
+				}
+				if r.denseRows%CheckInterval == 0 && s.Context != nil && s.Context.Err() != nil {
+					r.res.Status = Cancelled
+					return r.finish(nil)
+				}
 				if err := r.denseRow(r.nextRowT); err != nil {
 					return r.finish(err)
 				}
