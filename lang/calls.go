@@ -979,7 +979,16 @@ func (s *scope) instantiate(e *CallExpr, f *funcInfo) (Value, *Error) {
 		start, end := t.Span()
 		inside := err.Src == f.src && !posBefore(err.Pos, start) && !posBefore(end, err.Pos)
 		if err != errBroken && (err.Src != s.src || inside) {
-			// an error in the template's body: say which use of it failed
+			if f.src != nil && strings.HasPrefix(f.src.Name, "<") {
+				// the standard library's body: the user's call is the place
+				e2 := s.errAt(e, "in %s(...): %s", f.name, err.Msg)
+				e2.Hint = err.Hint
+				if strings.Contains(err.Msg, "is a value, not a function") {
+					e2.Hint = "pass the name of a function: def K(z) = ..., then " + f.name + "(K)"
+				}
+				return Value{}, e2
+			}
+			// an error in the body of the script's own template: say which use of it failed
 			at, _ := e.Span()
 			err.Msg = fmt.Sprintf("in %s (used at line %d): %s", f.name, at.Line, err.Msg)
 		}
