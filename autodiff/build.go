@@ -354,6 +354,19 @@ func mulFactors(coef Num, fs []factor) *Node {
 	for _, f := range fs {
 		add(f.base, f.exp)
 	}
+	// a product (or c·t) kept whole under a fractional power whose
+	// exponents added up to an integer is multiplied out now:
+	// (x*y)^(1/2)*(x*y)^(1/2)/y is x, not (x*y)/y
+	for i := 0; i < len(order); i++ {
+		b, e := order[i], es[i]
+		if _, ok := e.IsInt(); !ok || e.IsZero() {
+			continue
+		}
+		if b.kind == KProduct || b.kind == KSum && b.num.IsZero() && len(b.args) == 1 {
+			es[i] = Int(0)
+			add(b, e)
+		}
+	}
 	exp := func(b *Node) Num { return es[find(b)] }
 	setExp := func(b *Node, e Num) { es[find(b)] = e }
 	// a single sum to the first power takes the coefficient in: 2*(x + 1) = 2*x + 2

@@ -39,6 +39,9 @@ func TestLikeTermsAreOneNode(t *testing.T) {
 	same(t, "1^x", Pow(One(), x), One())
 	same(t, "sqrt(x)^2", PowNum(Sqrt(x), Int(2)), x)
 	same(t, "sqrt(4/9)", Sqrt(Number(Rat(4, 9))), Number(Rat(2, 3)))
+	// a product kept whole under a fractional power, its exponents summing to 1
+	same(t, "(x·y)^(1/2)·(x·y)^(1/2)/y", Mul(Sqrt(Mul(x, y)), Sqrt(Mul(x, y)), PowNum(y, Int(-1))), x)
+	same(t, "(2x)^(1/2)·(2x)^(1/2)", Mul(Sqrt(Mul(two, x)), Sqrt(Mul(two, x))), Mul(two, x))
 	if e := PowNum(Zero(), Int(-1)); e.Kind() != KPower {
 		t.Errorf("0^−1 = %s, want an unevaluated power (the caller reports it)", String(e))
 	}
