@@ -117,6 +117,18 @@ func init() {
 			if a[0].kind == KCall && a[0].name == "exp" {
 				return a[0].args[0] // log(exp(x)) = x for every real x
 			}
+			// log(c·t) = log(c) + log(t) for a positive number c and a
+			// positive t that is not a constant (2*exp(x), q/2; log(2*pi)
+			// stays whole), log(p/q) written log(p) − log(q)
+			if e := a[0]; e.kind == KSum && e.num.IsZero() && len(e.args) == 1 && e.coefs[0].Sign() > 0 && !e.args[0].IsConstant() &&
+				(IsPositive(e.args[0]) || e.args[0].kind == KProduct && allPositive(e.args[0].args)) {
+				c := e.coefs[0]
+				logC := Call("log", Number(c))
+				if p, q := c.Frac(); !c.IsFloat() && q > 1 {
+					logC = Sub(Call("log", IntNode(p)), Call("log", IntNode(q)))
+				}
+				return Add(logC, Call("log", e.args[0]))
+			}
 			// log(Π bᵢ^eᵢ) = Σ eᵢ log bᵢ when every bᵢ is positive
 			if a[0].kind == KProduct && allPositive(a[0].args) {
 				terms := make([]*Node, len(a[0].args))

@@ -183,6 +183,16 @@ func TestLogOfPositiveProducts(t *testing.T) {
 	same(t, "log(exp(x)·pi)", Call("log", Mul(Call("exp", x), Pi())), Add(x, Call("log", Pi())))
 	same(t, "log(q^2·exp(−x))", Call("log", Mul(PowNum(q, Int(2)), Call("exp", Neg(x)))), Add(Scale(Call("log", q), Int(2)), Neg(x)))
 	same(t, "log(sqrt(q))", Call("log", Sqrt(q)), Scale(Call("log", q), Rat(1, 2)))
+	// a positive number factor splits out too, log(p/q) as log p − log q
+	same(t, "log(2·exp(x))", Call("log", Mul(two, Call("exp", x))), Add(x, Call("log", two)))
+	same(t, "log(q/2)", Call("log", Mul(q, Number(Rat(1, 2)))), Sub(Call("log", q), Call("log", two)))
+	// but a constant stays whole, and a negative factor keeps the log
+	if e := Call("log", Mul(two, Pi())); e.Kind() != KCall {
+		t.Errorf("log(2·pi) = %s, want it kept", String(e))
+	}
+	if e := Call("log", Mul(IntNode(-2), Call("exp", x))); e.Kind() != KCall {
+		t.Errorf("log(−2·exp(x)) = %s, want it kept", String(e))
+	}
 	// x·y may be negative: no split
 	if e := Call("log", Mul(x, y)); e.Kind() != KCall {
 		t.Errorf("log(x·y) = %s, want it kept", String(e))
