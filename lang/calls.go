@@ -145,7 +145,7 @@ func (s *scope) call(e *CallExpr) (Value, *Error) {
 		return Value{}, errBroken
 	}
 	err := s.errAt(e.Fun, "undefined function: %s", name)
-	if hint := spell.Suggest(name, s.names()); hint != "" {
+	if hint := spell.Suggest(name, s.names(true)); hint != "" {
 		err.Hint = "did you mean " + hint + "?"
 	}
 	return Value{}, err

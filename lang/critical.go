@@ -4,6 +4,7 @@ package lang
 import (
 	"fmt"
 
+	"flowlang/internal/spell"
 	"flowlang/solvers"
 )
 
@@ -32,7 +33,14 @@ func (in *Interp) showCritical(src *Source, st *ShowStmt, call *CallExpr) *Error
 			return s.errAt(id, "critical needs an objective; %s is a function", id.Name).
 				withHint(fmt.Sprintf("declare it as an objective: objective %s(%s) = ...", id.Name, paramList(in.defs[id.Name].params)))
 		}
-		_, err := in.runTarget(s, id)
+		var names []string
+		for n := range in.objectives {
+			names = append(names, n)
+		}
+		err := s.errAt(id, "undefined: %s (critical needs an objective)", id.Name)
+		if hint := spell.Suggest(id.Name, names); hint != "" {
+			err.Hint = "did you mean " + hint + "?"
+		}
 		return err
 	}
 	if st.Near == nil {

@@ -49,22 +49,22 @@ type CheckRecord struct {
 
 // RunRecord reports a run: its summary, and its rows when `every` asked for them.
 type RunRecord struct {
-	Kind        string             `json:"kind"`
-	Line        int                `json:"line"`
-	Target      string             `json:"target"`
-	Method      string             `json:"method"`
-	Params      map[string]any     `json:"params"` // numbers, and the grid's domain
-	Steps       int                `json:"steps"`
-	T           float64            `json:"t"`
-	Final       map[string]any     `json:"final"`
-	Monotone    bool               `json:"monotone"`
-	WallS       float64            `json:"wall_s"`
-	Diagnostics map[string]any     `json:"diagnostics,omitempty"`
-	Columns     []string           `json:"columns,omitempty"`
-	Rows        [][]float64        `json:"rows,omitempty"`
-	Stopped     string             `json:"stopped,omitempty"` // why the run ended
-	Summary     []string           `json:"-"`                 // human summary lines
-	Label       string             `json:"-"`
+	Kind        string         `json:"kind"`
+	Line        int            `json:"line"`
+	Target      string         `json:"target"`
+	Method      string         `json:"method"`
+	Params      map[string]any `json:"params"` // numbers, and the grid's domain
+	Steps       int            `json:"steps"`
+	T           float64        `json:"t"`
+	Final       map[string]any `json:"final"`
+	Monotone    bool           `json:"monotone"`
+	WallS       float64        `json:"wall_s"`
+	Diagnostics map[string]any `json:"diagnostics,omitempty"`
+	Columns     []string       `json:"columns,omitempty"`
+	Rows        [][]float64    `json:"rows,omitempty"`
+	Stopped     string         `json:"stopped,omitempty"` // why the run ended
+	Summary     []string       `json:"-"`                 // human summary lines
+	Label       string         `json:"-"`
 }
 
 // ErrorRecord reports an error.

@@ -315,33 +315,26 @@ func (s *scope) ident(e *Ident) (Value, *Error) {
 	if s.space != nil && s.bound != nil && (name == "y" || name == "z") {
 		err.Hint = fmt.Sprintf("%s is only bound inside integral(..., %s)", name, name)
 	}
-	if hint := spell.Suggest(name, s.names()); hint != "" && err.Hint == "" {
+	if hint := spell.Suggest(name, s.names(false)); hint != "" && err.Hint == "" {
 		err.Hint = "did you mean " + hint + "?"
 	}
 	return Value{}, err
 }
 
-// names lists every name visible in s, for spelling hints.
-func (s *scope) names() []string {
+// names lists the names visible in s that fit where a name was not found,
+// for spelling hints: values for a name used as a value, functions for a
+// name called (so that "foo(x)" is not offered a variable, nor "y" a
+// function).
+func (s *scope) names(called bool) []string {
 	var out []string
 	for sc := s; sc != nil; sc = sc.parent {
-		for n := range sc.vars {
-			out = append(out, n)
-		}
-	}
-	if s.space != nil {
-		out = append(out, s.densityName, s.varName)
-		for n := range s.bound {
-			out = append(out, n)
+		for n, b := range sc.vars {
+			if (b.fn != "") == called {
+				out = append(out, n)
+			}
 		}
 	}
 	in := s.in
-	for n := range in.lets {
-		out = append(out, n)
-	}
-	for n := range in.defs {
-		out = append(out, n)
-	}
 	for n := range in.objectives {
 		out = append(out, n)
 	}
@@ -351,13 +344,28 @@ func (s *scope) names() []string {
 	for n := range in.densities {
 		out = append(out, n)
 	}
-	if s.free {
-		for n := range in.free {
+	if called {
+		for n := range in.defs {
 			out = append(out, n)
 		}
+		out = append(out, ad.Builtins()...)
+		out = append(out, languageFunctions...)
+	} else {
+		if s.space != nil {
+			out = append(out, s.densityName, s.varName)
+			for n := range s.bound {
+				out = append(out, n)
+			}
+		}
+		for n := range in.lets {
+			out = append(out, n)
+		}
+		if s.free {
+			for n := range in.free {
+				out = append(out, n)
+			}
+		}
 	}
-	out = append(out, ad.Builtins()...)
-	out = append(out, languageFunctions...)
 	slices.Sort(out)
 	return slices.Compact(out)
 }

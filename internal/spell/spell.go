@@ -16,8 +16,11 @@ func Suggest(name string, candidates []string) string {
 			best, bestD = c, d
 		}
 	}
-	limit := 1 + utf8.RuneCountInString(name)/3
-	if bestD <= limit && best != "" {
+	// one edit for names of up to five letters, two up to eight, …; none
+	// for a single letter, where any other letter is one edit away
+	n := utf8.RuneCountInString(name)
+	limit := max(1, n/3)
+	if n > 1 && bestD <= limit && best != "" {
 		return best
 	}
 	return ""
