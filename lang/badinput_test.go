@@ -65,7 +65,8 @@ var badCases = []badCase{
 	{"not a statement", "x = 3", 1, 1, `expected a statement`},
 	{"stray closing bracket", "show 1)", 1, 7, `unexpected "\)"`},
 	{"bad character", "show 1 @ 2", 1, 8, `unexpected character "@"`},
-	{"unterminated string", `load "abc`, 1, 6, `unexpected character "\\""`},
+	{"unterminated string", `load "abc`, 1, 6, `unterminated string`},
+	{"typographic minus", "show 3 \u2212 1", 1, 8, `unexpected character "−"`},
 	{"check with =", "check 1 = 1", 1, 9, `check compares with ==`},
 	{"missing file", `load "no/such/file.flow"`, 1, 6, `cannot load no/such/file.flow`},
 	// unknown names and arity
@@ -217,5 +218,16 @@ func TestErrorWindow(t *testing.T) {
 	}
 	if w, c := window("short", 3); w != "short" || c != 3 {
 		t.Errorf("a short line changed: %q %d", w, c)
+	}
+}
+
+// TestByteOrderMark: a UTF-8 byte-order mark opening a file is skipped,
+// as editors on some systems write one; anywhere else it is an error.
+func TestByteOrderMark(t *testing.T) {
+	if _, errs := Parse("bom.flow", []byte("\ufeffshow 1 + 2\n")); len(errs) > 0 {
+		t.Errorf("a leading byte-order mark: %v", errs)
+	}
+	if _, errs := Parse("bom.flow", []byte("show 1 +\ufeff 2\n")); len(errs) == 0 {
+		t.Error("a byte-order mark inside a statement was accepted")
 	}
 }

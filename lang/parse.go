@@ -26,6 +26,25 @@ const MaxStatementTokens = 40_000
 
 // Parse parses a whole file. It reports every error it can: a statement that
 // fails to parse does not stop the statements after it.
+// lookalikes are characters that stand for an operator in other
+// typesetting, with the operator meant.
+var lookalikes = map[string]string{
+	"\u2212": "-", "\u2013": "-", "\u00d7": "*", "\u22c5": "*", "\u00b7": "*", "\u00f7": "/",
+	"\u201c": `"`, "\u201d": `"`, "\u2018": `"`, "\u2019": `"`,
+}
+
+// invalidChar is the error of a character no token starts with.
+func invalidChar(t lexer.Token) *Error {
+	e := &Error{Pos: toPos(t.Pos), Msg: fmt.Sprintf("unexpected character %q", t.Value)}
+	switch {
+	case t.Value == `"`:
+		e.Msg = "unterminated string: a string ends with \" on its line"
+	case lookalikes[t.Value] != "":
+		e.Hint = fmt.Sprintf("write %s for %s", lookalikes[t.Value], t.Value)
+	}
+	return e
+}
+
 func Parse(name string, text []byte) (*File, ErrorList) {
 	src := &Source{Name: name, Text: text}
 	f := &File{Src: src}
@@ -194,8 +213,10 @@ func split(name string, text []byte) ([]chunk, error) {
 				cur.line = t.Pos.Line
 			}
 			switch {
+			case t.Type == tokInvalid && t.Value == "\ufeff" && t.Pos.Offset == 0:
+				continue // a byte-order mark opening the file
 			case t.Type == tokInvalid:
-				cur.err = &Error{Pos: toPos(t.Pos), Msg: fmt.Sprintf("unexpected character %q", t.Value)}
+				cur.err = invalidChar(t)
 				continue
 			case len(cur.toks) >= MaxStatementTokens:
 				cur.err = &Error{Pos: toPos(t.Pos), Msg: fmt.Sprintf("statement longer than %d tokens", MaxStatementTokens),
