@@ -57,6 +57,7 @@ var badCases = []badCase{
 	// an error inside the standard library is reported at the user's call
 	{"stdlib value for a kernel", "density q(x)\nfunctional W[q] = interaction(exp(-x^2))", 2, 19, `in interaction\(\.\.\.\): K is a value, not a function`},
 	{"stdlib porous(1)", "density q(x)\nfunctional P[q] = porous(1)", 2, 19, `in porous\(\.\.\.\): division by zero`},
+	{"built-in as a kernel", "density q(x)\nfunctional W[q] = interaction(abs)", 2, 31, `abs is a built-in function; interaction takes a function declared with def`},
 	// malformed scripts
 	{"unclosed paren", "show (1 + 2", 1, 6, `"\(" is never closed`},
 	{"missing operand", "show 1 +", 1, 9, `unexpected end of statement`},

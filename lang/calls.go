@@ -963,9 +963,14 @@ func (s *scope) instantiate(e *CallExpr, f *funcInfo) (Value, *Error) {
 	for i, a := range e.Args {
 		p := t.Params[i].Name.Name
 		if id, ok := a.(*Ident); ok {
-			if _, local := s.lookupVar(id.Name); !local && s.in.defs[id.Name] != nil {
+			_, local := s.lookupVar(id.Name)
+			if !local && s.in.defs[id.Name] != nil {
 				body.vars[p] = binding{fn: id.Name}
 				continue
+			}
+			if _, builtin := ad.IsBuiltin(id.Name); !local && builtin {
+				return Value{}, s.errAt(a, "%s is a built-in function; %s takes a function declared with def", id.Name, f.name).
+					withHint(fmt.Sprintf("def K(z) = %s(z), then %s(K)", id.Name, f.name))
 			}
 		}
 		v, err := s.eval(a)
