@@ -434,9 +434,9 @@ func mulFactors(coef Num, fs []factor) *Node {
 func primitive(s *Node) (Num, *Node) {
 	lead := s.coefs[0]
 	content := Int(1)
-	exact := !s.num.IsFloat() || s.num.IsZero()
+	exact := !s.num.IsFloat() && !s.num.isBig() || s.num.IsZero()
 	for _, c := range s.coefs {
-		exact = exact && !c.IsFloat()
+		exact = exact && !c.IsFloat() && !c.isBig() // (the content of big coefficients is left at 1)
 	}
 	if exact {
 		var gp, lq int64

@@ -2,6 +2,7 @@
 package autodiff
 
 import (
+	"math/big"
 	"math/rand/v2"
 	"runtime"
 	"sync"
@@ -39,6 +40,10 @@ func TestLikeTermsAreOneNode(t *testing.T) {
 	same(t, "1^x", Pow(One(), x), One())
 	same(t, "sqrt(x)^2", PowNum(Sqrt(x), Int(2)), x)
 	same(t, "sqrt(4/9)", Sqrt(Number(Rat(4, 9))), Number(Rat(2, 3)))
+	// exact beyond int64: one node whichever way the number was made
+	p70 := new(big.Int).Lsh(big.NewInt(1), 70)
+	same(t, "2^35·2^35 = 2^70", Mul(IntNode(1<<35), IntNode(1<<35)), Number(BigInt(p70)))
+	same(t, "(2^70 + 1) − 2^70", Sub(Add(Number(BigInt(p70)), One()), Number(BigInt(p70))), One())
 	// a product kept whole under a fractional power, its exponents summing to 1
 	same(t, "(x·y)^(1/2)·(x·y)^(1/2)/y", Mul(Sqrt(Mul(x, y)), Sqrt(Mul(x, y)), PowNum(y, Int(-1))), x)
 	same(t, "(2x)^(1/2)·(2x)^(1/2)", Mul(Sqrt(Mul(two, x)), Sqrt(Mul(two, x))), Mul(two, x))

@@ -71,8 +71,8 @@ func LaTeXName(name string) string {
 
 func latexNum(n Num) string {
 	s := n.Abs().String()
-	if p, q := n.Frac(); q > 1 {
-		s = `\frac{` + strconv.FormatInt(abs64(p), 10) + `}{` + strconv.FormatInt(q, 10) + `}`
+	if p, q := n.Abs().FracText(); !n.IsFloat() && q != "1" {
+		s = `\frac{` + p + `}{` + q + `}`
 	} else if strings.ContainsAny(s, "eE") {
 		// 1e-07 is 10^{-7}, 2.5e+300 is 2.5 \cdot 10^{300}
 		m, e, _ := strings.Cut(strings.ToLower(s), "e")
@@ -241,17 +241,17 @@ func latexTerm(t *Node, c Num, flip *Node) (string, int) {
 		return cmp.Compare(printRank(bases[i]), printRank(bases[j]))
 	})
 	var num, den []string
-	cp, cq := c.Frac()
+	cp, cq := c.FracText()
 	if c.IsFloat() {
 		if !c.IsOne() {
 			num = append(num, latexNum(c))
 		}
 	} else {
-		if cp != 1 {
-			num = append(num, strconv.FormatInt(cp, 10))
+		if cp != "1" {
+			num = append(num, cp)
 		}
-		if cq != 1 {
-			den = append(den, strconv.FormatInt(cq, 10))
+		if cq != "1" {
+			den = append(den, cq)
 		}
 	}
 	for _, i := range idx {
@@ -345,8 +345,8 @@ func latexPower(b *Node, e Num) string {
 		}
 	}
 	es := latexNum(e)
-	if p, q := e.Frac(); q > 1 {
-		es = strconv.FormatInt(p, 10) + "/" + strconv.FormatInt(q, 10) // x^{3/2}, not a \frac in an exponent
+	if p, q := e.FracText(); !e.IsFloat() && q != "1" {
+		es = p + "/" + q // x^{3/2}, not a \frac in an exponent
 	}
 	return lparen(s, prec, precAtom) + "^{" + es + "}"
 }

@@ -154,6 +154,9 @@ func (k keyBuf) num(n Num) keyBuf {
 	if n.q == 0 {
 		return append(k, 'f').u64(math.Float64bits(n.f))
 	}
+	if n.isBig() {
+		return append(k, 'b').str(n.r.RatString())
+	}
 	return append(k, 'r').u64(uint64(n.p)).u64(uint64(n.q))
 }
 

@@ -9,8 +9,9 @@ import (
 	"strconv"
 )
 
-// Num is an exact rational p/q (q > 0, gcd(p, q) = 1) or, once a computation
-// becomes inexact, a float64. Integer literals and their quotients stay exact,
+// Num is an exact rational p/q (q > 0, gcd(p, q) = 1), an exact rational
+// too large for int64 (r, with q = bigQ), or, once a computation becomes
+// inexact, a float64. Integer literals and their quotients stay exact,
 // as in SymPy, so that x^3/3 differentiates to x^2 and prints as written;
 // a literal with a decimal point or an exponent is a float.
 //
@@ -18,8 +19,44 @@ import (
 // integer, so that 2.0*x and 2*x are one node and every printed float
 // contains '.' or 'e' and parses back as a float.
 type Num struct {
-	p, q int64 // q == 0 marks a float
+	p, q int64 // q == 0 marks a float, q == bigQ an exact r
 	f    float64
+	r    *big.Rat // never modified once in a Num
+}
+
+// bigQ marks a Num held in r: exact, beyond int64.
+const bigQ = -1
+
+// maxBigBits bounds the size of an exact rational (numerator and
+// denominator bits together): beyond it arithmetic continues in floating
+// point, so that repeated squaring cannot exhaust memory.
+const maxBigBits = 4096
+
+// fromBig returns the exact z: an int64 rational when it fits, z itself
+// when it is not too large, a float otherwise.
+func fromBig(z *big.Rat) Num {
+	if z.Num().IsInt64() && z.Denom().IsInt64() {
+		return normRat(z.Num().Int64(), z.Denom().Int64())
+	}
+	if z.Num().BitLen()+z.Denom().BitLen() > maxBigBits {
+		f, _ := z.Float64()
+		return Num{f: f}
+	}
+	return Num{q: bigQ, r: z}
+}
+
+// BigInt returns the exact integer v.
+func BigInt(v *big.Int) Num { return fromBig(new(big.Rat).SetInt(v)) }
+
+// isBig reports whether n is held in r.
+func (n Num) isBig() bool { return n.q == bigQ }
+
+// toBig returns an exact n as a big.Rat (not to be modified).
+func (n Num) toBig() *big.Rat {
+	if n.isBig() {
+		return n.r
+	}
+	return big.NewRat(n.p, n.q)
 }
 
 // maxExactInt bounds the integers a float is normalised to (2^53).
@@ -47,7 +84,7 @@ func Float(f float64) Num {
 func normRat(p, q int64) Num {
 	if q < 0 {
 		if p == math.MinInt64 || q == math.MinInt64 {
-			return Float(float64(p) / float64(q))
+			return fromBig(big.NewRat(p, q))
 		}
 		p, q = -p, -q
 	}
@@ -77,17 +114,20 @@ func (n Num) IsFloat() bool { return n.q == 0 }
 
 // Float64 returns n's value.
 func (n Num) Float64() float64 {
-	if n.q == 0 {
+	switch n.q {
+	case 0:
 		return n.f
-	}
-	if n.q == 1 {
+	case 1:
 		return float64(n.p)
+	case bigQ:
+		f, _ := n.r.Float64()
+		return f
 	}
 	return float64(n.p) / float64(n.q)
 }
 
 // IsZero reports n == 0.
-func (n Num) IsZero() bool { return n.q != 0 && n.p == 0 || n.q == 0 && n.f == 0 }
+func (n Num) IsZero() bool { return n.q > 0 && n.p == 0 || n.q == 0 && n.f == 0 }
 
 // IsOne reports n == 1.
 func (n Num) IsOne() bool { return n.q == 1 && n.p == 1 }
@@ -97,6 +137,9 @@ func (n Num) IsInt() (int64, bool) { return n.p, n.q == 1 }
 
 // Sign returns -1, 0 or +1.
 func (n Num) Sign() int {
+	if n.isBig() {
+		return n.r.Sign()
+	}
 	v := n.Float64()
 	switch {
 	case v < 0:
@@ -117,8 +160,8 @@ func (n Num) Neg() Num {
 	if n.q == 0 {
 		return Float(-n.f)
 	}
-	if n.p == math.MinInt64 {
-		return Float(-n.Float64())
+	if n.isBig() || n.p == math.MinInt64 {
+		return fromBig(new(big.Rat).Neg(n.toBig()))
 	}
 	return Num{p: -n.p, q: n.q}
 }
@@ -126,6 +169,9 @@ func (n Num) Neg() Num {
 // Add returns n + m, exact when both are exact and it fits.
 func (n Num) Add(m Num) Num {
 	if n.q != 0 && m.q != 0 {
+		if n.isBig() || m.isBig() {
+			return n.bigOp(m, (*big.Rat).Add)
+		}
 		// p1/q1 + p2/q2 = (p1 q2 + p2 q1) / (q1 q2)
 		a, ok1 := mul64(n.p, m.q)
 		b, ok2 := mul64(m.p, n.q)
@@ -146,6 +192,9 @@ func (n Num) Sub(m Num) Num { return n.Add(m.Neg()) }
 // Mul returns n * m.
 func (n Num) Mul(m Num) Num {
 	if n.q != 0 && m.q != 0 {
+		if n.isBig() || m.isBig() {
+			return n.bigOp(m, (*big.Rat).Mul)
+		}
 		// cross-reduce first so that small results stay exact
 		g1 := gcd(abs64(n.p), m.q)
 		g2 := gcd(abs64(m.p), n.q)
@@ -173,6 +222,9 @@ func (n Num) Inv() (Num, bool) {
 	if n.q == 0 {
 		return Float(1 / n.f), true
 	}
+	if n.isBig() {
+		return fromBig(new(big.Rat).Inv(n.r)), true
+	}
 	return normRat(n.q, n.p), true
 }
 
@@ -185,17 +237,10 @@ func (n Num) Div(m Num) (Num, bool) {
 	return n.Mul(inv), true
 }
 
-// bigOp computes an exact operation whose int64 form overflowed; the result is
-// exact when it fits in int64 again, a float otherwise.
+// bigOp computes an exact operation in big rationals: int64 overflowed, or
+// an operand is big. The result stays exact (see fromBig).
 func (n Num) bigOp(m Num, op func(z, x, y *big.Rat) *big.Rat) Num {
-	x := big.NewRat(n.p, n.q)
-	y := big.NewRat(m.p, m.q)
-	z := op(new(big.Rat), x, y)
-	if z.Num().IsInt64() && z.Denom().IsInt64() {
-		return normRat(z.Num().Int64(), z.Denom().Int64())
-	}
-	f, _ := z.Float64()
-	return Float(f)
+	return fromBig(op(new(big.Rat), n.toBig(), m.toBig()))
 }
 
 func mul64(a, b int64) (int64, bool) {
@@ -229,7 +274,7 @@ const maxExactPow = 64
 // A rational power of a rational that is not itself rational (2^(1/2)) is
 // reported with ok == false so that the caller keeps it symbolic.
 func (n Num) Pow(m Num) (Num, bool) {
-	if n.q == 0 || m.q == 0 {
+	if n.q == 0 || m.q == 0 || m.isBig() {
 		v := math.Pow(n.Float64(), m.Float64())
 		return Float(v), !math.IsNaN(v) && !math.IsInf(v, 0)
 	}
@@ -257,7 +302,7 @@ func (n Num) Pow(m Num) (Num, bool) {
 		}
 		for ; e > 0; e-- {
 			r = r.Mul(base)
-			if r.IsFloat() {
+			if r.IsFloat() { // beyond maxBigBits
 				// too big to be exact: one rounding instead of one per factor
 				v := math.Pow(n.Float64(), float64(e0))
 				return Float(v), !math.IsInf(v, 0) && v != 0
@@ -271,8 +316,8 @@ func (n Num) Pow(m Num) (Num, bool) {
 	// math.Pow gives NaN for (-8)^(1/3), and constants fold the same way
 	// as expressions evaluate.
 	a, b := m.p, m.q
-	if n.p < 0 {
-		return Num{}, false
+	if n.Sign() < 0 || n.isBig() {
+		return Num{}, false // (a big base keeps its root symbolic)
 	}
 	rp, ok1 := intRoot(n.p, b)
 	rq, ok2 := intRoot(n.q, b)
@@ -307,6 +352,9 @@ func intRoot(v, b int64) (int64, bool) {
 // Cmp compares n and m by value.
 func (n Num) Cmp(m Num) int {
 	if n.q != 0 && m.q != 0 {
+		if n.isBig() || m.isBig() {
+			return n.toBig().Cmp(m.toBig())
+		}
 		if n.q == m.q {
 			return cmpInt(n.p, m.p)
 		}
@@ -346,6 +394,9 @@ func (n Num) Equal(m Num) bool {
 	if n.q == 0 || m.q == 0 {
 		return n.q == m.q && math.Float64bits(n.f) == math.Float64bits(m.f)
 	}
+	if n.isBig() || m.isBig() {
+		return n.isBig() && m.isBig() && n.r.Cmp(m.r) == 0
+	}
 	return n.p == m.p && n.q == m.q
 }
 
@@ -357,8 +408,23 @@ func (n Num) Abs() Num {
 	return n
 }
 
-// Num returns the numerator and denominator of an exact n (0, 0 for a float).
-func (n Num) Frac() (p, q int64) { return n.p, n.q }
+// Frac returns the numerator and denominator of an exact n that fits in
+// int64 (0, 0 for a float or a larger rational; see FracText).
+func (n Num) Frac() (p, q int64) {
+	if n.isBig() {
+		return 0, 0
+	}
+	return n.p, n.q
+}
+
+// FracText returns the numerator and denominator of an exact n in decimal
+// ("1" for an integer), whatever their size.
+func (n Num) FracText() (p, q string) {
+	if n.isBig() {
+		return n.r.Num().String(), n.r.Denom().String()
+	}
+	return strconv.FormatInt(n.p, 10), strconv.FormatInt(n.q, 10)
+}
 
 // String prints n as flowlang source: "3", "-2", "1/3" (as a quotient, so the
 // caller parenthesises it where precedence needs) or the shortest float text
@@ -374,7 +440,11 @@ func (n Num) String() string {
 	if n.q == 1 {
 		return strconv.FormatInt(n.p, 10)
 	}
-	return strconv.FormatInt(n.p, 10) + "/" + strconv.FormatInt(n.q, 10)
+	p, q := n.FracText()
+	if q == "1" {
+		return p
+	}
+	return p + "/" + q
 }
 
 func containsAny(s, chars string) bool {

@@ -32,8 +32,8 @@ func TestNumNormalisation(t *testing.T) {
 	if Float(1<<53).IsFloat() != true {
 		t.Errorf("Float(2^53) should stay a float (integers are exact below 2^53 only)")
 	}
-	if n := Rat(math.MinInt64, -1); !n.IsFloat() || n.Float64() != 9223372036854775808 {
-		t.Errorf("Rat(MinInt64, -1) = %v, want the float 2^63", n)
+	if n := Rat(math.MinInt64, -1); n.IsFloat() || n.String() != "9223372036854775808" {
+		t.Errorf("Rat(MinInt64, -1) = %v, want the exact 2^63", n)
 	}
 }
 
@@ -69,21 +69,33 @@ func TestNumOverflow(t *testing.T) {
 	exact(t, "2^62/3 − 2^62/3", Rat(1<<62, 3).Add(Rat(-(1<<62), 3)), 0, 1)
 	exact(t, "(MaxInt64 − 1) + 1", Int(math.MaxInt64-1).Add(Int(1)), math.MaxInt64, 1)
 	exact(t, "(2^62/5)·(5/2^61)", Rat(1<<62, 5).Mul(Rat(5, 1<<61)), 2, 1)
-	// the result does not fit: the nearest float
-	if s := Int(math.MaxInt64).Add(Int(1)); !s.IsFloat() || s.Float64() != 9223372036854775808 {
-		t.Errorf("MaxInt64 + 1 = %v, want the float 2^63", s)
+	// the result does not fit in int64: exact in big rationals, as in SymPy
+	big := func(what string, n Num, want string) {
+		t.Helper()
+		if n.IsFloat() || n.String() != want {
+			t.Errorf("%s = %v (float %v), want the exact %s", what, n, n.IsFloat(), want)
+		}
 	}
-	if p := Int(1 << 40).Mul(Int(1 << 40)); !p.IsFloat() || p.Float64() != 0x1p80 {
-		t.Errorf("2^40·2^40 = %v, want the float 2^80", p)
-	}
+	big("MaxInt64 + 1", Int(math.MaxInt64).Add(Int(1)), "9223372036854775808")
+	big("2^40·2^40", Int(1<<40).Mul(Int(1<<40)), "1208925819614629174706176")
 	// the sum's denominator, the product of two primes near 2^32, exceeds 2^63
-	if s := Rat(1, 4294967291).Add(Rat(1, 4294967279)); !s.IsFloat() {
-		t.Errorf("1/4294967291 + 1/4294967279 = %v, want a float", s)
-	} else if want := 1.0/4294967291 + 1.0/4294967279; math.Abs(s.Float64()-want) > 1e-15*want {
-		t.Errorf("1/4294967291 + 1/4294967279 = %v, want %v", s, want)
+	big("1/4294967291 + 1/4294967279", Rat(1, 4294967291).Add(Rat(1, 4294967279)), "8589934570/18446743979220271189")
+	big("−MinInt64", Int(math.MinInt64).Neg(), "9223372036854775808")
+	// and back: (2^63 + 1) − 2^63 is the int64 1, (2^80)/(2^80) is 1
+	exact(t, "(MaxInt64 + 2) − (MaxInt64 + 1)", Int(math.MaxInt64).Add(Int(2)).Sub(Int(math.MaxInt64).Add(Int(1))), 1, 1)
+	p80 := Int(1 << 40).Mul(Int(1 << 40))
+	q, _ := p80.Div(p80)
+	exact(t, "2^80/2^80", q, 1, 1)
+	if p80.Cmp(Int(math.MaxInt64)) <= 0 || p80.Neg().Cmp(Int(math.MinInt64)) >= 0 || !p80.Equal(Int(1<<40).Mul(Int(1<<40))) {
+		t.Error("comparisons of big rationals")
 	}
-	if n := Int(math.MinInt64).Neg(); !n.IsFloat() || n.Float64() != 9223372036854775808 {
-		t.Errorf("−MinInt64 = %v, want the float 2^63", n)
+	// beyond maxBigBits the arithmetic goes to floating point
+	huge := Int(1 << 62)
+	for range 70 {
+		huge = huge.Mul(Int(1 << 62))
+	}
+	if !huge.IsFloat() {
+		t.Errorf("2^4402 = %v, want a float", huge)
 	}
 }
 
@@ -125,9 +137,9 @@ func TestNumPow(t *testing.T) {
 	if r, ok := pow(Int(2), Int(100)); !ok || !r.IsFloat() || r.Float64() != 0x1p100 {
 		t.Errorf("2^100 = %v, %v; want the float 2^100", r, ok)
 	}
-	// past int64, one correctly rounded power rather than 30 roundings
-	if r, ok := pow(Int(10), Int(30)); !ok || !r.IsFloat() || r.Float64() != 1e30 {
-		t.Errorf("10^30 = %v, %v; want the float 1e30", r, ok)
+	// past int64: exact
+	if r, ok := pow(Int(10), Int(30)); !ok || r.IsFloat() || r.String() != "1000000000000000000000000000000" {
+		t.Errorf("10^30 = %v, %v; want the exact 10^30", r, ok)
 	}
 	if r, ok := pow(Int(10), Int(-400)); ok {
 		t.Errorf("10^−400 = %v, want not representable (underflow)", r)

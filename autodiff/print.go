@@ -220,17 +220,17 @@ func (p printer) term(t *Node, c Num, flip *Node) (string, int) {
 	})
 	var num, den []string
 	firstIsSum := false // the first factor after the coefficient is a sum to the first power
-	cp, cq := c.Frac()
+	cp, cq := c.FracText()
 	if c.IsFloat() {
 		if !c.IsOne() {
 			num = append(num, c.String())
 		}
 	} else {
-		if cp != 1 {
-			num = append(num, strconv.FormatInt(cp, 10))
+		if cp != "1" {
+			num = append(num, cp)
 		}
-		if cq != 1 {
-			den = append(den, strconv.FormatInt(cq, 10))
+		if cq != "1" {
+			den = append(den, cq)
 		}
 	}
 	for _, i := range idx {

@@ -4,6 +4,7 @@ package lang
 import (
 	"fmt"
 	"math"
+	"math/big"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -175,10 +176,17 @@ func (s *scope) scalar(e Expr) (*ad.Node, *Error) {
 	return v.S(), nil
 }
 
+// maxLiteralBits bounds an exact integer literal (about 1200 digits);
+// longer ones are read as floats, as before they overflow.
+const maxLiteralBits = 4000
+
 func (s *scope) number(e *NumberLit) (Value, *Error) {
 	if !strings.ContainsAny(e.Text, ".eE") {
 		if n, err := strconv.ParseInt(e.Text, 10, 64); err == nil {
 			return Scalar(ad.IntNode(n)), nil
+		}
+		if v, ok := new(big.Int).SetString(e.Text, 10); ok && v.BitLen() <= maxLiteralBits {
+			return Scalar(ad.Number(ad.BigInt(v))), nil // exact beyond int64, as in SymPy
 		}
 	}
 	f, err := strconv.ParseFloat(e.Text, 64)
