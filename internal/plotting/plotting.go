@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"flowlang/internal/atomicfile"
 
@@ -147,7 +148,7 @@ func linesPlot(title, xlabel, ylabel string, logY bool, series ...Series) (*plot
 		logY = positive
 	}
 	p := plot.New()
-	p.Title.Text = title
+	p.Title.Text = wrapTitle(title)
 	p.X.Label.Text = xlabel
 	p.Y.Label.Text = ylabel
 	if logY {
@@ -322,7 +323,7 @@ func trajectoryPlot(title string, f func(x, y float64) float64, xmin, xmax, ymin
 		return nil, fmt.Errorf("the plot box [%g, %g]×[%g, %g] is empty", xmin, xmax, ymin, ymax)
 	}
 	p := plot.New()
-	p.Title.Text = title
+	p.Title.Text = wrapTitle(title)
 	p.X.Label.Text = "x"
 	p.Y.Label.Text = "y"
 	if f != nil {
@@ -488,7 +489,7 @@ func Histogram(path, title string, samples []float64, target func(float64) float
 	}
 	sort.Float64s(vals)
 	p := plot.New()
-	p.Title.Text = title
+	p.Title.Text = wrapTitle(title)
 	p.X.Label.Text = "x"
 	p.Y.Label.Text = "density"
 	h, err := plotter.NewHist(plotter.Values(vals), Bins(vals))
@@ -569,7 +570,7 @@ func Scatter(path, title string, xs, ys []float64) error {
 		return errors.New("nothing to plot: no finite points")
 	}
 	p := plot.New()
-	p.Title.Text = title
+	p.Title.Text = wrapTitle(title)
 	p.X.Label.Text = "x"
 	p.Y.Label.Text = "y"
 	p.Add(plotter.NewGrid())
@@ -585,4 +586,36 @@ func Scatter(path, title string, xs, ys []float64) error {
 	s.GlyphStyle = draw.GlyphStyle{Color: color.RGBA{R: 0x20, G: 0x50, B: 0x90, A: 200}, Radius: r, Shape: draw.CircleGlyph{}}
 	p.Add(s)
 	return save(p, path)
+}
+
+// titleWidth is the most characters of a title line that fit the picture's
+// width in the default font.
+const titleWidth = 72
+
+// wrapTitle breaks a long title (a run statement) at spaces into lines of
+// at most titleWidth characters, so that none is cut at the picture's
+// edges; past three lines it ends with "…".
+func wrapTitle(title string) string {
+	var lines []string
+	line := ""
+	for _, w := range strings.Fields(title) {
+		switch {
+		case line == "":
+			line = w
+		case utf8.RuneCountInString(line)+1+utf8.RuneCountInString(w) <= titleWidth:
+			line += " " + w
+		default:
+			lines = append(lines, line)
+			line = w
+		}
+	}
+	if line != "" {
+		lines = append(lines, line)
+	}
+	if len(lines) > 3 {
+		lines = append(lines[:3:3], "…")
+		lines[2] += " " + lines[3]
+		lines = lines[:3]
+	}
+	return strings.Join(lines, "\n")
 }
