@@ -20,9 +20,37 @@ var densityQuantities = []string{"steps", "t"}
 // memory budget usually refuses far fewer).
 const MaxGridSide = 1 << 26
 
-// gridPlotProfiles is how many densities a 1-D plot draws (evenly spread
-// over the run, and the last).
-const gridPlotProfiles = 4
+// plotTimes is how many densities a 1-D plot of a grid or jko run draws:
+// those nearest to evenly spaced times from the start to the end. The run
+// keeps keptProfiles of them, evenly spread over its steps, to choose from.
+const (
+	plotTimes    = 5
+	keptProfiles = 64
+)
+
+// atTimes returns the indices of the profiles (times ts, increasing)
+// nearest to plotTimes evenly spaced times from ts[0] to the last, each
+// once: the first and the last always.
+func atTimes(ts []float64) []int {
+	if len(ts) == 0 {
+		return nil
+	}
+	t0, t1 := ts[0], ts[len(ts)-1]
+	var out []int
+	for k := range plotTimes {
+		want := t0 + (t1-t0)*float64(k)/float64(plotTimes-1)
+		best := 0
+		for i, t := range ts {
+			if math.Abs(t-want) < math.Abs(ts[best]-want) {
+				best = i
+			}
+		}
+		if len(out) == 0 || out[len(out)-1] != best {
+			out = append(out, best)
+		}
+	}
+	return out
+}
 
 // gridCellArrays estimates the float64 arrays of one cell's size a grid
 // run holds (the states, stages, jets, fluxes, tapes' inputs and
@@ -373,7 +401,10 @@ func (r *gridRun) execute() *Error {
 		}
 	}
 	if st.Plot != nil {
-		s.KeepProfiles = gridPlotProfiles
+		s.KeepProfiles = keptProfiles
+		if r.dim > 1 {
+			s.KeepProfiles = 1 // a 2-D plot draws the start and the end
+		}
 	}
 	vals := make([]float64, len(r.columns))
 	s.Row = func(row *solvers.GridRow) error {
@@ -477,7 +508,12 @@ func (r *gridRun) plot(res *solvers.GridResult) *Error {
 		for i := range xs {
 			xs[i] = g.Center(0, i)
 		}
-		for _, pr := range res.Profiles {
+		ts := make([]float64, len(res.Profiles))
+		for i, pr := range res.Profiles {
+			ts[i] = pr.T
+		}
+		for _, i := range atTimes(ts) {
+			pr := res.Profiles[i]
 			series = append(series, plotting.Series{Name: "t = " + FormatNumber(pr.T, 4), X: xs, Y: pr.Q})
 		}
 		err := plotting.Lines(path, title, sp.Var, sp.Density, false, series...)

@@ -13,8 +13,6 @@ import (
 	"flowlang/solvers"
 )
 
-// jkoPlotProfiles is how many densities a plot of a jko run draws.
-const jkoPlotProfiles = 4
 
 func init() {
 	registerRunMethod(&runMethod{
@@ -130,7 +128,7 @@ func (r *jkoRun) execute() *Error {
 		}
 	}
 	if st.Plot != nil {
-		s.KeepProfiles = jkoPlotProfiles
+		s.KeepProfiles = keptProfiles
 	}
 	if len(r.monExprs) > 0 {
 		inputs := []*ad.Node{r.f.space.Coord(r.f.space.Var, 0)}
@@ -194,7 +192,12 @@ func (r *jkoRun) execute() *Error {
 	}
 	if st.Plot != nil {
 		var series []plotting.Series
-		for _, pr := range res.Profiles {
+		ts := make([]float64, len(res.Profiles))
+		for i, pr := range res.Profiles {
+			ts[i] = pr.T
+		}
+		for _, i := range atTimes(ts) {
+			pr := res.Profiles[i]
 			mid, rho := solvers.JKODensity(pr.X)
 			series = append(series, plotting.Series{Name: "t = " + FormatNumber(pr.T, 4), X: mid, Y: rho})
 		}
