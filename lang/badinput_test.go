@@ -232,3 +232,17 @@ func TestByteOrderMark(t *testing.T) {
 		t.Error("a byte-order mark inside a statement was accepted")
 	}
 }
+
+// TestCaretUnderWideCharacters: the caret sits under the column as a
+// terminal shows it, two cells for each CJK character before it.
+func TestCaretUnderWideCharacters(t *testing.T) {
+	_, err := runScript(t, "let 漢字 = 1\nshow 漢字 + b\n", Options{})
+	if err == nil {
+		t.Fatal("no error")
+	}
+	lines := strings.Split(firstError(t, err).Error(), "\n")
+	// " 2 | show 漢字 + b" and " 2 |" + 12 cells + "^": under b
+	if len(lines) < 3 || lines[2] != "   | "+strings.Repeat(" ", 12)+"^" {
+		t.Errorf("caret line %q", lines[len(lines)-1])
+	}
+}

@@ -4,12 +4,14 @@ package lang
 import (
 	"bytes"
 	"fmt"
-
-	ad "flowlang/autodiff"
 	"sort"
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	ad "flowlang/autodiff"
+
+	"golang.org/x/text/width"
 )
 
 // Pos is a position in a source file: a byte offset and a 1-based line and
@@ -104,7 +106,12 @@ func (e *Error) Error() string {
 			width = maxw
 		}
 		b.WriteString("\n " + num + " | " + line)
-		b.WriteString("\n " + pad + " | " + strings.Repeat(" ", col-1) + "^" + strings.Repeat("~", width-1))
+		// the caret goes under the column as a terminal shows it: wide
+		// (CJK) characters take two cells
+		runes := []rune(line)
+		lead := displayWidth(runes[:min(col-1, len(runes))])
+		under := max(1, displayWidth(runes[min(col-1, len(runes)):min(col-1+width, len(runes))]))
+		b.WriteString("\n " + pad + " | " + strings.Repeat(" ", lead) + "^" + strings.Repeat("~", under-1))
 	}
 	if e.Hint != "" {
 		b.WriteString("\nhint: " + e.Hint)
@@ -181,4 +188,19 @@ func (l ErrorList) Err() error {
 		return nil
 	}
 	return l
+}
+
+// displayWidth is the number of terminal cells rs takes: two for East
+// Asian wide and fullwidth characters, one for the others.
+func displayWidth(rs []rune) int {
+	n := 0
+	for _, r := range rs {
+		switch width.LookupRune(r).Kind() {
+		case width.EastAsianWide, width.EastAsianFullwidth:
+			n += 2
+		default:
+			n++
+		}
+	}
+	return n
 }

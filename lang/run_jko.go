@@ -13,7 +13,6 @@ import (
 	"flowlang/solvers"
 )
 
-
 func init() {
 	registerRunMethod(&runMethod{
 		RunMethod: RunMethod{
