@@ -344,31 +344,38 @@ func (r *repl) exec(text string, before int) {
 	r.rep.src, r.rep.shift = f.Src, before
 	defer func() { r.rep.src = nil }()
 	for _, st := range f.Stmts {
-		ctx, cancel := context.WithCancel(r.base)
-		r.mu.Lock()
-		r.cancel = cancel
-		r.mu.Unlock()
-		r.in.SetContext(ctx)
-		checks := r.in.FailedChecks()
-		err := r.in.ExecStmt(f.Src, st)
-		r.mu.Lock()
-		r.cancel = nil
-		r.mu.Unlock()
-		stopped := ctx.Err() != nil
-		cancel()
-		if err != nil {
-			r.errors++
-		}
-		if r.in.FailedChecks() > checks {
-			r.failedChecks++
-		}
+		failed, stopped := r.cancellable(func() bool { return r.in.ExecStmt(f.Src, st) != nil })
 		if stopped {
-			if r.interactive && err == nil { // a run says itself where it stopped
+			if r.interactive && !failed { // a run says itself where it stopped
 				fmt.Fprintln(r.errw, "interrupted")
 			}
 			return
 		}
 	}
+}
+
+// cancellable runs exec (which reports whether it failed) under a context
+// that Ctrl-C cancels, and counts its error and failed checks in the
+// session; stopped says whether it was interrupted.
+func (r *repl) cancellable(exec func() bool) (failed, stopped bool) {
+	ctx, cancel := context.WithCancel(r.base)
+	defer cancel()
+	r.mu.Lock()
+	r.cancel = cancel
+	r.mu.Unlock()
+	r.in.SetContext(ctx)
+	checks := r.in.FailedChecks()
+	failed = exec()
+	r.mu.Lock()
+	r.cancel = nil
+	r.mu.Unlock()
+	if failed {
+		r.errors++
+	}
+	if r.in.FailedChecks() > checks {
+		r.failedChecks++
+	}
+	return failed, ctx.Err() != nil
 }
 
 // shiftReporter passes reports on, quoting the source line of errors in
@@ -501,24 +508,7 @@ func (r *repl) load(arg string) {
 		r.errors++
 		return
 	}
-	ctx, cancel := context.WithCancel(r.base)
-	r.mu.Lock()
-	r.cancel = cancel
-	r.mu.Unlock()
-	r.in.SetContext(ctx)
-	checks := r.in.FailedChecks()
-	err = r.in.ExecFile(path, text)
-	r.mu.Lock()
-	r.cancel = nil
-	r.mu.Unlock()
-	stopped := ctx.Err() != nil
-	cancel()
-	if err != nil {
-		r.errors++
-	}
-	if r.in.FailedChecks() > checks {
-		r.failedChecks++
-	}
+	_, stopped := r.cancellable(func() bool { return r.in.ExecFile(path, text) != nil })
 	if stopped && r.interactive {
 		fmt.Fprintln(r.errw, "interrupted")
 	}
