@@ -242,15 +242,24 @@ func (r *gridRun) domain() (lo, hi []float64, err *Error) {
 
 // problemError positions a functional the grid cannot compile.
 func (r *gridRun) problemError(err error) *Error {
-	var te *solvers.TermError
-	if errors.As(err, &te) {
-		e := r.errAt(r.st.Method.Name, "%s cannot handle %s of %s: %s", te.Method, te.Term, r.f.name, te.Why)
-		if len(te.Can) > 0 {
-			e.Hint = "use " + orList(te.Can)
-		}
+	if e := r.termError(err); e != nil {
 		return e
 	}
 	return r.errAt(r.st.Target, "cannot run %s on a grid: %v", r.f.name, err)
+}
+
+// termError positions a term a density method cannot handle (nil when err
+// is about something else), with the methods that can as the hint.
+func (r *gridRun) termError(err error) *Error {
+	var te *solvers.TermError
+	if !errors.As(err, &te) {
+		return nil
+	}
+	e := r.errAt(r.st.Method.Name, "%s cannot handle %s of %s: %s", te.Method, te.Term, r.f.name, te.Why)
+	if len(te.Can) > 0 {
+		e.Hint = "use " + orList(te.Can)
+	}
+	return e
 }
 
 // resolveFrom reads the starting law.

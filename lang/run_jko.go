@@ -62,12 +62,7 @@ func (r *jkoRun) resolve() *Error {
 	}
 	p, err := solvers.NewJKOProblem(r.f.space, r.f.value, int(r.params["n"]))
 	if err != nil {
-		var te *solvers.TermError
-		if errors.As(err, &te) {
-			e := r.errAt(st.Method.Name, "jko cannot handle %s of %s: %s", te.Term, r.f.name, te.Why)
-			if len(te.Can) > 0 {
-				e.Hint = "use " + orList(te.Can)
-			}
+		if e := r.termError(err); e != nil {
 			return e
 		}
 		at := Node(st.Target)

@@ -76,10 +76,12 @@ func NewJKOProblem(space ad.Space, f *ad.Node, n int) (*JKOProblem, error) {
 	if err != nil {
 		return nil, err
 	}
-	if vd, err := space.VariationalDerivative(f); err == nil {
-		if err := backwardDiffusion(space, vd, [][]float64{{-2}, {-0.5}, {0}, {0.5}, {2}}); err != nil {
-			return nil, err
-		}
+	vd, err := space.VariationalDerivative(f)
+	if err != nil {
+		return nil, err
+	}
+	if err := backwardDiffusion(space, vd, [][]float64{{-2}, {-0.5}, {0}, {0.5}, {2}}); err != nil {
+		return nil, err
 	}
 	p := &JKOProblem{Space: space, F: f, N: n}
 	x := space.Coord(space.Var, 0)
